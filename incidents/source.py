@@ -1,0 +1,278 @@
+"""Located YAML: every value a user wrote keeps the file, line and column it came from.
+
+Playbooks and scenarios are written by people, so every error must point at the place to fix.
+PyYAML's composer already knows where each node starts; we build plain Python data from the
+node tree ourselves, recording a location for every path, and refuse what the safe loader would
+silently accept (duplicate keys, which YAML forbids but PyYAML keeps the last of).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import yaml
+from yaml.constructor import SafeConstructor
+from pydantic import BaseModel, ValidationError
+
+from incidents.errors import IncidentsError
+
+__all__ = [
+    "Diagnostic",
+    "Document",
+    "SourceError",
+    "MAX_BYTES",
+    "load_document",
+    "parse_document",
+    "diagnostics_from_validation",
+    "suggest",
+]
+
+MAX_BYTES = 2 * 1024 * 1024
+"""Largest file we read: a playbook or scenario is a few kilobytes; more is a mistake."""
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding about a user's file, printed as `FILE:LINE:COL: severity: message`."""
+
+    file: str
+    line: int
+    col: int
+    severity: Literal["error", "warning"]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
+
+
+class SourceError(IncidentsError):
+    """A file could not be read as a document at all; carries its diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+@dataclass(slots=True)
+class Document:
+    """Parsed YAML data plus where each path of it was written."""
+
+    file: str
+    data: Any
+    locations: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_locations: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Iterable[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Line and column (1-based) of the deepest known prefix of `path`.
+
+        With `key=True` the location of the mapping key itself is preferred, which is where a
+        misspelt or duplicate key should be reported.
+        """
+        parts = tuple(path)
+        if key and parts in self.key_locations:
+            return self.key_locations[parts]
+        while parts:
+            if parts in self.locations:
+                return self.locations[parts]
+            parts = parts[:-1]
+        return self.locations.get((), (1, 1))
+
+    def diag(self, path: Iterable[str | int], message: str, *,
+             severity: Literal["error", "warning"] = "error", key: bool = False) -> Diagnostic:
+        line, col = self.where(path, key=key)
+        return Diagnostic(self.file, line, col, severity, message)
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python data, recording locations."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.constructor = SafeConstructor()
+        self.locations: dict[Path_, tuple[int, int]] = {}
+        self.key_locations: dict[Path_, tuple[int, int]] = {}
+        self.errors: list[Diagnostic] = []
+
+    @staticmethod
+    def _pos(node: yaml.Node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.locations[path] = self._pos(node)
+        if isinstance(node, yaml.MappingNode):
+            self.constructor.flatten_mapping(node)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.build_key(key_node)
+                if key is None:
+                    continue
+                here = path + (key,)
+                if key in out:
+                    first = self.key_locations[here]
+                    line, col = self._pos(key_node)
+                    self.errors.append(Diagnostic(
+                        self.file, line, col, "error",
+                        f"duplicate key {key!r} (first defined at line {first[0]})"))
+                    continue
+                self.key_locations[here] = self._pos(key_node)
+                out[key] = self.build(value_node, here)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            line, col = self._pos(node)
+            self.errors.append(Diagnostic(self.file, line, col, "error", _problem(exc)))
+            return None
+
+    def build_key(self, node: yaml.Node) -> str | int | None:
+        if not isinstance(node, yaml.ScalarNode):
+            line, col = self._pos(node)
+            self.errors.append(Diagnostic(self.file, line, col, "error",
+                                          "a mapping key must be a plain scalar"))
+            return None
+        value = self.constructor.construct_object(node)
+        if isinstance(value, bool) or value is None:
+            # `yes:`/`on:`/`null:` would silently become booleans; keep the text the user wrote.
+            return str(node.value)
+        if isinstance(value, (int, float)):
+            return str(node.value)
+        return str(value)
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    text = ", ".join(p for p in parts if p)
+    return text or str(exc).splitlines()[0]
+
+
+def parse_document(text: str, file: str) -> Document:
+    """Parse YAML text into a located `Document`; raise `SourceError` on unreadable input."""
+    if not text.strip():
+        raise SourceError([Diagnostic(file, 1, 1, "error", "the file is empty")])
+    if "\x00" in text:
+        raise SourceError([Diagnostic(file, 1, 1, "error",
+                                      "this looks like a binary file, not YAML text")])
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SourceError([Diagnostic(file, line, col, "error",
+                                      f"invalid YAML: {_problem(exc)}")]) from None
+    except yaml.YAMLError as exc:
+        raise SourceError([Diagnostic(file, 1, 1, "error",
+                                      f"invalid YAML: {_problem(exc)}")]) from None
+    nodes = [n for n in nodes if n is not None]
+    if not nodes:
+        raise SourceError([Diagnostic(file, 1, 1, "error", "the file holds no YAML document")])
+    if len(nodes) > 1:
+        line = nodes[1].start_mark.line + 1
+        raise SourceError([Diagnostic(file, line, 1, "error",
+                                      "expected one YAML document, found several (---)")])
+    builder = _Builder(file)
+    data = builder.build(nodes[0], ())
+    if builder.errors:
+        raise SourceError(builder.errors)
+    return Document(file, data, builder.locations, builder.key_locations)
+
+
+def load_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Document:
+    """Read and parse one YAML file, refusing missing, huge, binary or non-UTF-8 files."""
+    p = Path(path)
+    name = str(path)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise SourceError([Diagnostic(name, 1, 1, "error", "is a directory, not a file")])
+        if size > max_bytes:
+            raise SourceError([Diagnostic(
+                name, 1, 1, "error",
+                f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")])
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise SourceError([Diagnostic(name, 1, 1, "error", "no such file")]) from None
+    except OSError as exc:
+        raise SourceError([Diagnostic(name, 1, 1, "error",
+                                      f"cannot read: {exc.strerror or exc}")]) from None
+    if b"\x00" in raw[:8192]:
+        raise SourceError([Diagnostic(name, 1, 1, "error",
+                                      "this looks like a binary file, not YAML text")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError([Diagnostic(name, line, 1, "error",
+                                      "the file is not valid UTF-8 text")]) from None
+    return parse_document(text, name)
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean ...?)' suffix, or '' when nothing is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """Follow a validation location through nested models to the model owning its last key."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(str(part))
+            if info is None:
+                return None
+            current = info.annotation
+        current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    """The model type inside list[...], dict[..., ...], Optional[...] annotations."""
+    args = getattr(tp, "__args__", None)
+    if not args:
+        return tp
+    for arg in reversed(args):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _unwrap(arg)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner
+    return tp
+
+
+def diagnostics_from_validation(exc: ValidationError, doc: Document,
+                                model: type[BaseModel], prefix: Path_ = ()) -> list[Diagnostic]:
+    """Turn pydantic errors into located diagnostics with readable field paths.
+
+    Unknown keys get a "did you mean" suggestion drawn from the fields of the model they
+    were found in, because a misspelt key is the most common playbook mistake.
+    """
+    out: list[Diagnostic] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        path = prefix + loc
+        dotted = ".".join(str(p) for p in path) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            owner = _model_at(model, loc)
+            hint = suggest(str(loc[-1]), owner.model_fields) if owner else ""
+            out.append(doc.diag(path, f"{dotted}: unknown key {loc[-1]!r}{hint}", key=True))
+            continue
+        if err["type"] == "missing":
+            out.append(doc.diag(path[:-1], f"{dotted}: required field is missing"))
+            continue
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        out.append(doc.diag(path, f"{dotted}: {message}"))
+    return out
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic inserts the member type name ("function-after[...]", "str") into union locations.
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "dict"})

@@ -1,0 +1,115 @@
+"""What the runtime asks its host to do: small frozen records, one per effect.
+
+The runtime never acts; it returns effects and the host (simulator, drill, live desk) carries
+them out with its own clock: arm and cancel deadlines, assign work, send messages.
+All times are float minutes since the host's epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Effect", "Transitioned", "Arm", "Cancel", "WorkRequested", "MilestoneMet", "Breached",
+    "Escalated", "MessageOwed", "Closed", "LevelChanged", "Unlocked", "Revoked",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Base of all effects."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transitioned(Effect):
+    trigger: str
+    source: str | None
+    dest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Arm(Effect):
+    """Schedule `key` to expire at `due`; the host calls `Runtime.expire` then."""
+
+    key: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(Effect):
+    """Forget the deadline `key`; it will never expire."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRequested(Effect):
+    """The case needs a staff member of `role` for a duration drawn from `duration`."""
+
+    state: str
+    role: str
+    skill: str | None
+    duration: object
+    parts: tuple[tuple[str, int, float], ...]
+    """(sku, quantity, probability the work needs it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneMet(Effect):
+    milestone: str
+    due: float | None
+    on_time: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Breached(Effect):
+    milestone: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated(Effect):
+    source: str
+    dest: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageOwed(Effect):
+    obligation: str
+    audience: str
+    due: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closed(Effect):
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChanged(Effect):
+    """The operation-wide emergency level moved."""
+
+    source: str
+    dest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unlocked(Effect):
+    """An emergency resource becomes available at `available_at`."""
+
+    resource: str
+    level: str
+    available_at: float
+    pool: str | None
+    headcount: int
+    hours_per_day: float
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked(Effect):
+    """An emergency resource is withdrawn because the level went below its unlock level."""
+
+    resource: str
+    level: str
