@@ -212,9 +212,7 @@ class Runtime:
 
     def deadline(self, at: float, duration: Duration) -> float:
         """`at` plus a duration, through the playbook's business calendar when needed."""
-        if duration.is_working:
-            return self.timebase.deadline(at, duration)
-        return at + duration.wall_minutes
+        return self.timebase.deadline(at, duration)
 
     # -- steps -------------------------------------------------------------------------------
     def open(self, incident: Incident, at: float) -> Step:

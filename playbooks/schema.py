@@ -209,7 +209,7 @@ class Escalation(_Strict):
 
 
 class SignalTest(_Strict):
-    """A test on one aggregate signal: above/below a threshold (inclusive)."""
+    """A test on one aggregate signal: strictly above or strictly below a threshold."""
 
     signal: Literal["open_backlog", "arrivals_per_hour", "sla_breaches_24h", "stock_outs",
                     "complaints_24h", "escalated_cases"]

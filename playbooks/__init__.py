@@ -1,0 +1,3 @@
+"""Playbooks as code: YAML -> validated Playbook -> transitions machines -> clock-free runtime."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The SimPy world in which incidents walk their playbooks against staff and stock."""
+
+__all__: list[str] = []

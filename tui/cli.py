@@ -1,0 +1,69 @@
+"""`muster`: the front door. Parses arguments, calls the layers below, prints results.
+
+Every error a user can cause (a bad file, a bad argument) ends here as located lines on
+stderr and exit status 2, never a traceback; the error boundary is `main`.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+from rich.console import Console
+
+from incidents.errors import IncidentsError
+from playbooks.errors import PlaybookError
+from tui.home import home
+from tui.playbook_cmd import playbook_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="muster",
+    help="Rehearse, size and run the emergency response of a service organisation.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+app.add_typer(playbook_app, name="playbook")
+
+
+def _version() -> str:
+    try:
+        return version("muster")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"muster {_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    show_version: bool = typer.Option(False, "--version", callback=_show_version,
+                                      is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Rehearse, size and run the emergency response of a service organisation."""
+    if ctx.invoked_subcommand is None:
+        home(Console())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: the error boundary."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        app(args=argv, standalone_mode=True)
+    except (PlaybookError, IncidentsError) as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            err.print(line, markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)

@@ -1,0 +1,39 @@
+"""What `muster` with no arguments shows: the bundled library and where to go next."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from playbooks.loader import check_file, library_files
+
+__all__ = ["home"]
+
+
+def home(console: Console) -> None:
+    """Print the home overview: every bundled playbook, checked, and the commands to try."""
+    table = Table(title="Muster: bundled playbooks", title_justify="left")
+    table.add_column("name")
+    table.add_column("title")
+    table.add_column("states", justify="right")
+    table.add_column("escalation levels", justify="right")
+    table.add_column("emergency levels", justify="right")
+    table.add_column("check")
+    for path in library_files():
+        playbook, found = check_file(path)
+        errors = sum(d.severity == "error" for d in found)
+        if playbook is None:
+            table.add_row(path.stem, "", "", "", "", f"[red]{errors} error(s)[/red]")
+            continue
+        table.add_row(playbook.name, playbook.title, str(len(playbook.lifecycle.states)),
+                      str(len(playbook.escalation.levels)),
+                      str(len(playbook.emergency.levels)),
+                      "[green]ok[/green]" if not found else f"{len(found)} warning(s)")
+    console.print(table)
+    console.print(
+        "\nTry:\n"
+        "  muster playbook show standard-repair       states, transitions, timers, messages\n"
+        "  muster playbook graph standard-repair      a state diagram (mermaid or dot)\n"
+        "  muster playbook lint my-playbook.yaml      check your own playbook\n"
+        "  muster --help                              everything else",
+        highlight=False)
