@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (BaseModel, Field, PrivateAttr, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, Field, PrivateAttr, ValidationError,
+                      field_validator, model_validator)
 
 from incidents.errors import IncidentsError
 
@@ -236,7 +236,8 @@ class BusinessCalendar(BaseModel, frozen=True):
     timezone: str = "UTC"
     working_hours: dict[str, list[tuple[time, time]]] = Field(
         default_factory=lambda: {d: [(time(9), time(18))] for d in _DAYS[:5]})
-    holidays: list[date] = Field(default_factory=list)
+    holidays: Annotated[list[date], AfterValidator(lambda v: sorted(set(v)))] = Field(
+        default_factory=list)  # sorted and deduplicated so equal calendars compare equal
     _zone: ZoneInfo = PrivateAttr()
     _week: tuple[tuple[tuple[timedelta, timedelta], ...], ...] = PrivateAttr()
     _holiday_set: frozenset[date] = PrivateAttr()
@@ -291,11 +292,6 @@ class BusinessCalendar(BaseModel, frozen=True):
                              "deadlines could never be reached")
         return out
 
-    @field_validator("holidays")
-    @classmethod
-    def _sorted_holidays(cls, value: list[date]) -> list[date]:
-        return sorted(set(value))
-
     def model_post_init(self, context: Any, /) -> None:
         """Precompute the zone and weekly offsets once; the arithmetic reads them per day."""
         self._zone = ZoneInfo(self.timezone)
@@ -349,7 +345,7 @@ class BusinessCalendar(BaseModel, frozen=True):
             day += timedelta(days=1)
 
     def _consume(self, u: datetime, minutes: float) -> datetime:
-        """Spend `minutes` (> 0) of working time from u; an exactly full interval ends at its end."""
+        """Spend `minutes` (> 0) of working time from u; an exact fill ends at the interval end."""
         for s, e in self._walk(u):
             avail = (e - s).total_seconds() / 60.0
             if minutes <= avail:

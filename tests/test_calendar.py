@@ -226,7 +226,7 @@ def test_berlin_dst_wall_clock_is_real_elapsed_time() -> None:
     # fall back Sun 27 Oct 2024 03:00 CEST -> 02:00 CET: 01:30 CEST (23:30 UTC) + 2h
     # = 01:30 UTC = 02:30 CET (the second 02:30 of the night)
     autumn = DEFAULT.add(datetime(2024, 10, 27, 1, 30, tzinfo=BERLIN), d("120m"))
-    # (compare in UTC: Python never equates an fold=1 ambiguous time across zones)
+    # (compare in UTC: Python never equates a fold=1 ambiguous time across zones)
     assert autumn.astimezone(UTC) == datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
     assert (autumn.hour, autumn.minute, autumn.fold) == (2, 30, 1)
     assert autumn.utcoffset() == timedelta(hours=1)
