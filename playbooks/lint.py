@@ -147,18 +147,49 @@ class _Linter:
                            f"state {name!r} is unreachable from the initial state "
                            f"{lc.initial!r}", key=True)
         finals = {n for n, s in self.states.items() if s.final}
+        stuck: dict[str, list[str]] = {}
+        for tier in Tier:
+            for name in self._cannot_finish(tier.value, reached, finals):
+                stuck.setdefault(name, []).append(tier.value)
+        for name, tiers in stuck.items():
+            who = "a case" if len(tiers) == len(Tier) else f"a {'/'.join(tiers)} case"
+            self.error(("lifecycle", "states", name),
+                       f"{who} in state {name!r} can never reach a final state", key=True)
+
+    def _cannot_finish(self, tier: str, reached: set[str], finals: set[str]) -> list[str]:
+        """Reachable states from which an incident of `tier` can never get to a final state.
+
+        Conditions on the tier are decided exactly (alternatives are tried in order, the
+        first match wins); conditions on other fields are taken as "may match".
+        """
+        edges: dict[str, set[str]] = {}
+        for name, st in self.states.items():
+            out = {o.to for o in st.outcomes.values()}
+            for alts in st.on.values():
+                for alt in alts:
+                    test = alt.when.get("tier")
+                    if test is not None:
+                        values = test if isinstance(test, list) else [test]
+                        try:
+                            matches = tier in {Tier(v).value for v in values}
+                        except ValueError:
+                            matches = False
+                        if not matches:
+                            continue
+                    out.add(alt.to)
+                    if set(alt.when) <= {"tier"}:
+                        break  # this alternative surely matches: later ones are never tried
+            edges[name] = out & self.states.keys()
         can_finish = set(finals)
         changed = True
         while changed:
             changed = False
-            for name in self.states:
-                if name not in can_finish and successors(self.pb, name) & can_finish:
+            for name, out in edges.items():
+                if name not in can_finish and out & can_finish:
                     can_finish.add(name)
                     changed = True
-        for name in reached - can_finish:
-            if self.states[name].on or self.states[name].outcomes:
-                self.error(("lifecycle", "states", name),
-                           f"a case in state {name!r} can never reach a final state", key=True)
+        return [n for n in self.states if n in reached and n not in can_finish
+                and (self.states[n].on or self.states[n].outcomes)]
 
     def triggers(self) -> None:
         lc = self.pb.lifecycle
