@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Callable
 
-from incidents.model import Incident, Tier
+from incidents.model import Channel, Incident, Severity, Tier
 from playbooks.schema import Condition
 
 __all__ = ["Predicate", "compile_condition"]
@@ -17,10 +17,13 @@ __all__ = ["Predicate", "compile_condition"]
 Predicate = Callable[[Incident], bool]
 
 
+_ENUM_FIELDS: dict[str, type[Enum]] = {"tier": Tier, "severity": Severity, "channel": Channel}
+
+
 def _norm(field: str, value: Any) -> Any:
-    if field == "tier":
-        return Tier(value).value
-    return value.value if isinstance(value, Enum) else value
+    """Expected values as the incident holds them: enum members for enum fields."""
+    enum = _ENUM_FIELDS.get(field)
+    return enum(value) if enum is not None else value
 
 
 def compile_condition(cond: Condition) -> Predicate | None:
@@ -42,7 +45,7 @@ def compile_condition(cond: Condition) -> Predicate | None:
                 lo, hi = test
                 if (lo is not None and value < lo) or (hi is not None and value > hi):
                     return False
-            elif _norm(field, value) not in test:
+            elif value not in test:
                 return False
         return True
 

@@ -7,7 +7,8 @@ All times are float minutes since the host's epoch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 __all__ = [
     "Effect", "Transitioned", "Arm", "Cancel", "WorkRequested", "MilestoneMet", "Breached",
@@ -76,10 +77,22 @@ class Escalated(Effect):
 
 @dataclass(frozen=True, slots=True)
 class MessageOwed(Effect):
+    """A message somebody is owed by minute `due`.
+
+    The text is rendered on demand from the template and a context snapshot: a surge
+    simulation owes hundreds of thousands of messages and mostly counts them, while a drill or
+    the live desk reads every one.
+    """
+
     obligation: str
     audience: str
     due: float
-    text: str
+    template: str = field(repr=False)
+    context: Mapping[str, object] = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.template.format_map(self.context)
 
 
 @dataclass(frozen=True, slots=True)

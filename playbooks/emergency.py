@@ -102,8 +102,7 @@ class EmergencyRuntime:
                            "level": ob.on.emergency, "label": label,
                            "playbook": self.playbook.name, "due": ""}
                     due = self.timebase.deadline(at, ob.deadline)
-                    effects.append(MessageOwed(name, ob.audience, due,
-                                               ob.template.format_map(ctx)))
+                    effects.append(MessageOwed(name, ob.audience, due, ob.template, ctx))
         return tuple(effects)
 
 
