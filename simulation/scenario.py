@@ -1,0 +1,374 @@
+"""The scenario language: the world a planner asks "what if" about.
+
+A scenario says when and how fast incidents arrive (a base rate shaped by hour of day and day
+of week, surges, or replayed history), which playbook each kind of incident follows, who is on
+shift, what is on the shelf, what things cost, and what happens to the world on the way
+(injects). Structure is checked by these models; cross-references (unknown playbook, role,
+SKU, pool) by `scenario_check.py`. The reference with examples is docs/scenarios.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from incidents.distributions import DistributionField, Fixed
+from incidents.model import Severity, Tier
+from incidents.sla import BusinessCalendar, Duration
+
+__all__ = [
+    "Rate", "Surge", "Replay", "Demand", "Product", "MixEntry", "Messages", "Shift", "PoolSpec",
+    "ReorderPolicy", "PartSpec", "Costs", "Complaints", "Inject", "Queue", "Scenario",
+    "WEEKDAYS", "parse_days",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _rate(value: Any) -> Any:
+    """'6/h', '120/d', '0.5/min' or a number (per hour) -> arrivals per hour."""
+    if isinstance(value, bool):
+        raise ValueError("a rate is a number per hour, or text like '6/h', '120/d'")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*/\s*(h|hour|d|day|min|m|minute)\s*", value)
+        if m:
+            per = {"h": 1.0, "hour": 1.0, "d": 24.0, "day": 24.0, "min": 1 / 60, "m": 1 / 60,
+                   "minute": 1 / 60}[m.group(2)]
+            return float(m.group(1)) / per
+    raise ValueError(f"cannot read rate {value!r}: write a number per hour, or '6/h', '120/d'")
+
+
+Rate = Annotated[float, Field(ge=0)]
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """'mon-fri', 'sat,sun', 'mon-sun', 'daily' -> weekday numbers (0 = Monday)."""
+    text = text.strip().lower()
+    if text in ("daily", "all", "every day"):
+        return frozenset(range(7))
+    days: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            a, b = (p.strip()[:3] for p in part.split("-", 1))
+            if a not in WEEKDAYS or b not in WEEKDAYS:
+                raise ValueError(f"unknown day in {part!r}; use mon..sun")
+            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
+            days.update(range(i, j + 1) if i <= j else [*range(i, 7), *range(0, j + 1)])
+        elif part[:3] in WEEKDAYS:
+            days.add(WEEKDAYS.index(part[:3]))
+        else:
+            raise ValueError(f"unknown day {part!r}; use mon..sun, ranges like mon-fri, or daily")
+    return frozenset(days)
+
+
+class Surge(_Strict):
+    """A demand multiplier over time: step, spike (exponential decay) or ramp."""
+
+    kind: Literal["step", "spike", "ramp"]
+    start: Duration | datetime
+    """Offset from the scenario start ("2d", "36h") or a date-time."""
+    factor: float = Field(gt=0)
+    """Multiplier of the arrival rate: during a step, at a spike's peak, at a ramp's top."""
+    duration: Duration | None = None
+    """Step: how long it lasts. Ramp: how long it takes to climb from 1 to `factor`."""
+    decay: Duration | None = None
+    """Spike: time for the excess over 1 to fall by a factor e."""
+    hold: Duration | None = None
+    """Ramp: how long it stays at `factor` after climbing (default: to the end)."""
+
+    @model_validator(mode="after")
+    def _needs(self) -> Surge:
+        if self.kind == "step" and self.duration is None:
+            raise ValueError("a step surge needs a duration")
+        if self.kind == "spike" and self.decay is None:
+            raise ValueError("a spike surge needs a decay time")
+        if self.kind == "ramp" and self.duration is None:
+            raise ValueError("a ramp surge needs a duration (the time to climb)")
+        for name in ("duration", "decay", "hold"):
+            d = getattr(self, name)
+            if d is not None and d.is_working:
+                raise ValueError(f"{name}: surges run on wall-clock time, not working time")
+        return self
+
+
+class Replay(_Strict):
+    """Historical arrival timestamps replayed as demand (instead of the Poisson process)."""
+
+    file: str
+    """CSV (or .zip/.gz of one), relative to the scenario file."""
+    column: str = "opened_at"
+    id_column: str | None = "number"
+    """One arrival per distinct id (event logs repeat an incident on many rows)."""
+    format: str = "%d/%m/%Y %H:%M"
+    """strptime format, or `iso`, or `epoch`."""
+    start: datetime | None = None
+    """First instant replayed; default: the busiest week of the file."""
+    days: float = Field(default=7.0, gt=0)
+    timezone: str = "UTC"
+
+
+class Demand(_Strict):
+    """Arrivals: rate(t) = base_rate x hourly[hour] x weekly[day] x product of surges."""
+
+    base_rate: Annotated[float, Field(ge=0)] = 4.0
+    """Average arrivals per hour (the profiles are normalised to mean 1)."""
+    hourly: list[float] | None = None
+    """24 relative weights, hour 0..23 (local time of the calendar)."""
+    weekly: list[float] | None = None
+    """7 relative weights, Monday..Sunday."""
+    surges: list[Surge] = Field(default_factory=list)
+    replay: Replay | None = None
+
+    @field_validator("base_rate", mode="before")
+    @classmethod
+    def _read_rate(cls, value: Any) -> Any:
+        return _rate(value)
+
+    @field_validator("hourly", "weekly")
+    @classmethod
+    def _weights(cls, value: list[float] | None, info: Any) -> list[float] | None:
+        if value is None:
+            return None
+        want = 24 if info.field_name == "hourly" else 7
+        if len(value) != want:
+            raise ValueError(f"needs {want} weights, found {len(value)}")
+        if any(v < 0 for v in value) or sum(value) <= 0:
+            raise ValueError("weights must be >= 0 and not all zero")
+        mean = sum(value) / len(value)
+        return [v / mean for v in value]
+
+
+class Product(_Strict):
+    name: str
+    sku: str = ""
+    batch: str = ""
+    share: float = Field(default=1.0, gt=0)
+
+
+class MixEntry(_Strict):
+    """One kind of incident: its playbook and what its cases look like."""
+
+    playbook: str
+    """A bundled playbook name, or a file relative to the scenario."""
+    share: float = Field(default=1.0, gt=0)
+    tiers: dict[Tier, float] = Field(default_factory=lambda: {
+        Tier.VIP: 0.05, Tier.TIER1: 0.25, Tier.TIER2: 0.70})
+    severity: Severity = Severity.MEDIUM
+    products: list[Product] = Field(default_factory=list)
+    parts: dict[Name, float] = Field(default_factory=dict)
+    """Override the probability that the playbook's work needs a part (sku -> p)."""
+    region: str = ""
+    events: dict[Name, DistributionField] = Field(default_factory=dict)
+    """External playbook events the world fires: trigger -> delay after entering a state that
+    accepts it (customer replies, parts arrive). Events not listed are never fired."""
+
+
+class Messages(_Strict):
+    """Who sends owed messages and how long one takes; no role: sent at once."""
+
+    role: str | None = "agent"
+    duration: DistributionField = Field(default_factory=lambda: Fixed(5.0))
+
+
+class Shift(_Strict):
+    """Headcount on duty on some days between two local times (may cross midnight)."""
+
+    days: str = "daily"
+    start: time = time(0, 0)
+    end: time = time(0, 0)
+    """00:00 with start 00:00 means all day."""
+    headcount: int = Field(ge=0)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML reads an unquoted 08:00 as the sexagesimal number 480.
+            raise ValueError(f"write times in quotes, e.g. \"08:00\" (YAML read {value})")
+        if value == "24:00":
+            return time(0, 0)
+        return value
+
+
+class PoolSpec(_Strict):
+    """A staff pool: which playbook roles it fills, when it is on shift, what it costs."""
+
+    roles: list[Name] = Field(min_length=1)
+    headcount: int | None = Field(default=None, ge=0)
+    """Round-the-clock headcount; or give `shifts`."""
+    shifts: list[Shift] = Field(default_factory=list)
+    wage_per_hour: float = Field(default=0.0, ge=0)
+    overtime_hours_per_day: float = Field(default=0.0, ge=0, le=12)
+    """Extra hours after each shift when an emergency level unlocks overtime."""
+    contractor: bool = False
+    """Off duty until an emergency level unlocks contractors for this pool."""
+    activation_delay: Duration = Field(default_factory=lambda: Duration.parse("0m"))
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> PoolSpec:
+        if (self.headcount is None) == (not self.shifts):
+            raise ValueError("give either headcount (round the clock) or shifts")
+        return self
+
+
+class ReorderPolicy(_Strict):
+    """(s,S): order up to S when the position falls to s or below; (s,Q): order Q; base
+    stock: order one for each one taken, keeping the position at `level`."""
+
+    type: Literal["sS", "sQ", "base_stock", "none"]
+    s: int | None = Field(default=None, ge=0)
+    S: int | None = Field(default=None, ge=0)
+    Q: int | None = Field(default=None, ge=1)
+    level: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _params(self) -> ReorderPolicy:
+        need = {"sS": ("s", "S"), "sQ": ("s", "Q"), "base_stock": ("level",), "none": ()}
+        missing = [p for p in need[self.type] if getattr(self, p) is None]
+        if missing:
+            raise ValueError(f"policy {self.type} needs {', '.join(missing)}")
+        if self.type == "sS" and self.S is not None and self.s is not None and self.S <= self.s:
+            raise ValueError(f"S ({self.S}) must be above s ({self.s})")
+        return self
+
+
+class PartSpec(_Strict):
+    initial: int = Field(ge=0)
+    policy: ReorderPolicy = Field(default_factory=lambda: ReorderPolicy(type="none"))
+    lead_time: DistributionField = Field(default=None)  # type: ignore[assignment]
+    """Supplier lead time (minutes distribution), needed by any reorder policy."""
+    transfer_lead_time: Duration = Field(default_factory=lambda: Duration.parse("12h"))
+    """Emergency transfer from another warehouse, once an emergency level unlocks it."""
+    transfer_cost: float = Field(default=0.0, ge=0)
+    unit_cost: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _lead(self) -> PartSpec:
+        if self.policy.type != "none" and self.lead_time is None:
+            raise ValueError("a reorder policy needs a lead_time")
+        return self
+
+
+class Costs(_Strict):
+    overtime_premium: float = Field(default=0.5, ge=0)
+    """Overtime hours cost wage x (1 + premium)."""
+    contractor_rate: float = Field(default=0.0, ge=0)
+    """Per contractor hour on duty."""
+    sla_penalty: dict[Tier, float] = Field(default_factory=dict)
+    """Per breached milestone, by tier."""
+
+
+class Complaints(_Strict):
+    """A breached customer may complain: a new incident of another kind."""
+
+    probability: float = Field(default=0.0, ge=0, le=1)
+    kind: str = "complaint"
+    """The mix entry complaints follow."""
+
+
+class Inject(_Strict):
+    """A timed change of the world (the same injects drive drills)."""
+
+    at: Duration | datetime
+    kind: Literal["staff_absence", "stock_loss", "demand_spike", "crm_outage"]
+    pool: str | None = None
+    headcount: int = Field(default=0, ge=0)
+    sku: str | None = None
+    qty: int = Field(default=0, ge=0)
+    factor: float = Field(default=1.0, gt=0)
+    duration: Duration = Field(default_factory=lambda: Duration.parse("0m"))
+    slowdown: float = Field(default=2.0, ge=1)
+    """CRM outage: work started during it takes this many times longer."""
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _fields(self) -> Inject:
+        need = {"staff_absence": ("pool",), "stock_loss": ("sku",), "demand_spike": (),
+                "crm_outage": ()}[self.kind]
+        missing = [f for f in need if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} inject needs {', '.join(missing)}")
+        return self
+
+
+class Queue(_Strict):
+    """A plain textbook queue: Poisson arrivals, one service stage, c servers (M/G/c)."""
+
+    arrival_rate: float
+    service: DistributionField
+    servers: int = Field(ge=1)
+
+    @field_validator("arrival_rate", mode="before")
+    @classmethod
+    def _read_rate(cls, value: Any) -> Any:
+        return _rate(value)
+
+
+class Scenario(_Strict):
+    """A whole what-if: horizon, demand, mix, staff, parts, costs, injects."""
+
+    muster: Literal[1] = 1
+    name: Name
+    title: str = ""
+    description: str = ""
+    start: datetime = datetime.fromisoformat("2026-03-02T00:00:00+08:00")
+    """Scenario start (a time zone is required); model time is minutes since then."""
+    horizon: Duration
+    """How long arrivals keep coming; open cases are followed until `drain` after it."""
+    drain: Duration = Field(default_factory=lambda: Duration.parse("0m"))
+    warmup: Duration = Field(default_factory=lambda: Duration.parse("0m"))
+    """Incidents opened before this are simulated but left out of the metrics."""
+    calendar: BusinessCalendar | None = None
+    """Default: the calendar of the first playbook in the mix."""
+    policy: Literal["autopilot", "none"] = "autopilot"
+    """autopilot: escalation and emergency levels run and unlock resources; none: baseline."""
+    demand: Demand = Field(default_factory=Demand)
+    queue: Queue | None = None
+    mix: dict[Name, MixEntry] = Field(default_factory=dict)
+    staffing: dict[Name, PoolSpec] = Field(default_factory=dict)
+    parts: dict[Name, PartSpec] = Field(default_factory=dict)
+    costs: Costs = Field(default_factory=Costs)
+    complaints: Complaints = Field(default_factory=Complaints)
+    messages: Messages = Field(default_factory=Messages)
+    injects: list[Inject] = Field(default_factory=list)
+    signal_interval: Duration = Field(default_factory=lambda: Duration.parse("1h"))
+    """How often aggregate signals are measured for emergency levels and the backlog plot."""
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("start needs a time zone, e.g. 2026-03-02T00:00:00+08:00")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Scenario:
+        for name in ("horizon", "drain", "warmup", "signal_interval"):
+            if getattr(self, name).is_working:
+                raise ValueError(f"{name}: give wall-clock time (h, d), not working time")
+        if self.horizon.wall_minutes <= 0:
+            raise ValueError("horizon must be longer than zero")
+        if self.signal_interval.wall_minutes <= 0:
+            raise ValueError("signal_interval must be longer than zero")
+        if self.queue is None and not self.mix:
+            raise ValueError("a scenario needs a `mix` of incident kinds (or a textbook `queue`)")
+        if self.queue is not None and (self.mix or self.staffing):
+            raise ValueError("a textbook `queue` scenario has no mix or staffing of its own")
+        return self
