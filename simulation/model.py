@@ -1,0 +1,434 @@
+"""The SimPy model: incidents walk their playbooks against staff on shift and parts on the shelf.
+
+`run(loaded, seed)` is the whole model: a pure function of the scenario and the seed. Each
+incident is a SimPy process (`case`) that asks the playbook runtime what to do next: work to
+be done (staff of a role, a sampled duration, parts from stock), or a wait for a timer or an
+outside event. Deadlines the runtime arms become SimPy timeouts; cancelled ones are dropped
+when they come due. Every change is written to the event log; metrics are computed from it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import simpy
+
+from incidents.distributions import Distribution
+from incidents.model import Incident, Tier
+from playbooks.effects import (Arm, Breached, Cancel, Closed, Escalated, LevelChanged,
+                               MessageOwed, MilestoneMet, Revoked, Transitioned, Unlocked,
+                               WorkRequested)
+from playbooks.emergency import EmergencyRuntime
+from playbooks.runtime import Case, Runtime, Step
+from simulation.arrivals import _offset, draw_arrivals
+from simulation.eventlog import CaseTable, EventLog
+from simulation.loader import LoadedScenario
+from simulation.policies import Policy, make_policy
+from simulation.resources import RoleQueue, StaffPool, Stock, request_role, weekly_profile
+from simulation.scenario import Demand, Surge
+from simulation.world_events import inject_process, shift_process, signal_process
+
+__all__ = ["Results", "World", "run"]
+
+_C = EventLog.code
+OPENED, STATE, ASSIGNED, WORK_DONE, PARTS_WAIT = (_C("opened"), _C("state"), _C("assigned"),
+                                                  _C("work_done"), _C("parts_wait"))
+MILESTONE, BREACH, ESCALATED, OWED, SENT = (_C("milestone"), _C("breach"), _C("escalated"),
+                                            _C("message_owed"), _C("message_sent"))
+CLOSED, LEVEL, UNLOCK, COMPLAINT = _C("closed"), _C("level"), _C("unlock"), _C("complaint")
+TIERS = ("VIP", "tier1", "tier2")
+
+
+@dataclass
+class Results:
+    """What one replication produced: the event log, the case table and resource totals."""
+
+    scenario: LoadedScenario
+    seed: int
+    log: EventLog
+    cases: CaseTable
+    kinds: tuple[str, ...]
+    pools: dict[str, dict[str, float]]
+    stock: dict[str, dict[str, float]]
+    horizon: float
+    end: float
+    warmup: float
+    arrivals: int
+    open_at_end: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class World:
+    """Everything one replication shares: clock, randomness, runtimes, staff, stock, log."""
+
+    def __init__(self, loaded: LoadedScenario, seed: int, policy: Policy | None = None) -> None:
+        sc = loaded.scenario
+        self.loaded = loaded
+        self.env = simpy.Environment()
+        seeds = np.random.SeedSequence(seed).spawn(2)
+        self.np_rng = np.random.Generator(np.random.PCG64(seeds[0]))
+        self.rng = random.Random(int(seeds[1].generate_state(1)[0]))
+        self.log = EventLog()
+        self.names = self.log.names
+        self.table = CaseTable()
+        self.kinds = tuple(loaded.mix)
+        self.runtimes = {k: Runtime(pb, epoch=sc.start) for k, pb in loaded.playbooks.items()}
+        lead = loaded.playbooks[self.kinds[0]]
+        emergency = EmergencyRuntime(lead, epoch=sc.start) if lead.emergency.levels else None
+        self.policy = policy or make_policy(sc.policy, emergency)
+        self.order = {k: tuple(pb.resources.priority) for k, pb in loaded.playbooks.items()}
+        self.cases: list[Case | None] = []
+        self.case_kind: list[str] = []
+        self.waiting: dict[int, simpy.Event] = {}
+        self.tokens: dict[tuple[int, str], object] = {}
+        self.version: list[int] = []
+        self.open_count = 0
+        self.escalated_open = 0
+        self.arrival_times: list[float] = []
+        self.breach_times: list[float] = []
+        self.complaint_times: list[float] = []
+        self.complained: set[int] = set()
+        self.slowdown_until = -1.0
+        self.slowdown = 1.0
+        self.seq = 0
+        self._build_staff()
+        self._build_stock()
+        self._state_index = {k: {s: self.names(s) for s in pb.lifecycle.states}
+                             for k, pb in loaded.playbooks.items()}
+        self._outcomes = {k: {s: (list(st.outcomes), [o.p for o in st.outcomes.values()])
+                              for s, st in pb.lifecycle.states.items() if st.outcomes}
+                          for k, pb in loaded.playbooks.items()}
+        self._events = {k: self._scheduled_events(k) for k in self.kinds}
+        self.part_p = {k: dict(e.parts) for k, e in loaded.mix.items()}
+
+    # -- construction ------------------------------------------------------------------------
+    def _build_staff(self) -> None:
+        self.pools: dict[str, StaffPool] = {}
+        self.roles: dict[str, RoleQueue] = {}
+        for i, (name, spec) in enumerate(self.loaded.staffing.items()):
+            pool = StaffPool(self.env, name, self.names(name), spec, self.log)
+            self.pools[name] = pool
+            for role in spec.roles:
+                queue = self.roles.setdefault(role, RoleQueue(role))
+                queue.pools.append(pool)
+                pool.queues.append(queue)
+            self.env.process(shift_process(self, pool, weekly_profile(spec)))
+
+    def _build_stock(self) -> None:
+        self.stock: dict[str, Stock] = {}
+        costs: dict[str, float] = {}
+        for pb in self.loaded.playbooks.values():
+            for sku, part in pb.parts.items():
+                costs.setdefault(sku, part.unit_cost)
+        for sku, spec in self.loaded.scenario.parts.items():
+            cost = spec.unit_cost if spec.unit_cost is not None else costs.get(sku, 0.0)
+            self.stock[sku] = Stock(self.env, sku, self.names(sku), spec, cost, self.sample,
+                                    self.log)
+
+    def _scheduled_events(self, kind: str) -> dict[str, list[tuple[str, Distribution]]]:
+        """state -> [(trigger, delay distribution)] for the outside events the scenario fires."""
+        events = self.loaded.mix[kind].events
+        out: dict[str, list[tuple[str, Distribution]]] = {}
+        for state, st in self.loaded.playbooks[kind].lifecycle.states.items():
+            hits = [(t, events[t]) for t in st.on if t in events]
+            if hits:
+                out[state] = hits
+        return out
+
+    def sample(self, dist: Distribution) -> float:
+        return dist.sample(self.rng)
+
+    # -- incidents ---------------------------------------------------------------------------
+    def arrivals(self, times: np.ndarray) -> Iterator[simpy.Event]:
+        """The arrival process: opens each incident at its time."""
+        env = self.env
+        mix = self.loaded.mix
+        kinds = self.kinds
+        shares = [mix[k].share for k in kinds]
+        tier_tables = {k: (list(mix[k].tiers), list(mix[k].tiers.values())) for k in kinds}
+        rng = self.rng
+        for t in times.tolist():
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            kind = kinds[0] if len(kinds) == 1 else rng.choices(kinds, shares)[0]
+            tiers, weights = tier_tables[kind]
+            tier = tiers[0] if len(tiers) == 1 else rng.choices(tiers, weights)[0]
+            self.open_case(kind, tier)
+
+    def open_case(self, kind: str, tier: Tier, customer: str = "", origin: int = -1) -> int:
+        now = self.env.now
+        entry = self.loaded.mix[kind]
+        cid = len(self.cases)
+        product = sku = batch = ""
+        if entry.products:
+            p = self.rng.choices(entry.products, [x.share for x in entry.products])[0]
+            product, sku, batch = p.name, p.sku, p.batch
+        incident = Incident.model_construct(
+            id=f"S{cid}", kind=kind, title="", customer=customer, tier=tier,
+            severity=entry.severity, channel="phone", region=entry.region, product=product,
+            sku=sku, batch=batch, opened_at=self.loaded.scenario.start, affected_customers=1)
+        self.cases.append(None)
+        self.case_kind.append(kind)
+        self.version.append(0)
+        self.table.add(self.kinds.index(kind), TIERS.index(tier.value), now)
+        self.log.add(now, OPENED, cid, self.kinds.index(kind), TIERS.index(tier.value))
+        self.arrival_times.append(now)
+        self.open_count += 1
+        if origin >= 0:
+            self.log.add(now, COMPLAINT, cid, origin)
+            self.complaint_times.append(now)
+        step = self.runtimes[kind].open(incident, now)
+        work = self.apply(cid, step)
+        self.env.process(self.case(cid, kind, work))
+        return cid
+
+    def case(self, cid: int, kind: str, work: WorkRequested | None) -> Iterator[simpy.Event]:
+        """One incident's life: do the work each state asks for, or wait to be moved on."""
+        env = self.env
+        while True:
+            case = self.cases[cid]
+            if case is None or case.closed:
+                return
+            if work is None:
+                wake = self.waiting[cid] = env.event()
+                work = yield wake
+                continue
+            version = self.version[cid]
+            yield from self.take_parts(cid, kind, work)
+            request = env.event()
+            self.seq += 1
+            request_role(self.roles[work.role], self.policy.priority(case, self.order[kind]),
+                         self.seq, request)
+            asked = env.now
+            pool = yield request
+            self.log.add(env.now, ASSIGNED, cid, pool.index, self._state_index[kind][work.state],
+                         env.now - asked)
+            minutes = work.duration.sample(self.rng)
+            if env.now < self.slowdown_until:
+                minutes *= self.slowdown
+            yield env.timeout(minutes)
+            pool.release()
+            self.log.add(env.now, WORK_DONE, cid, pool.index, self._state_index[kind][work.state],
+                         minutes)
+            case = self.cases[cid]
+            if self.version[cid] != version or case.closed:  # a timer moved the case meanwhile
+                work = None
+                continue
+            triggers, weights = self._outcomes[kind][case.state]
+            trigger = triggers[0] if len(triggers) == 1 else self.rng.choices(triggers, weights)[0]
+            work = self.apply(cid, self.runtimes[kind].fire(case, trigger, env.now))
+
+    def take_parts(self, cid: int, kind: str, work: WorkRequested) -> Iterator[simpy.Event]:
+        override = self.part_p[kind]
+        for sku, qty, p in work.parts:
+            stock = self.stock.get(sku)
+            if stock is None:
+                continue  # no stock kept for this part: treated as unlimited
+            if self.rng.random() >= override.get(sku, p):
+                continue
+            event = self.env.event()
+            if not stock.take(qty, event):
+                since = self.env.now
+                yield event
+                self.log.add(self.env.now, PARTS_WAIT, cid, stock.index, qty,
+                             self.env.now - since)
+
+    # -- effects -----------------------------------------------------------------------------
+    def apply(self, cid: int, step: Step) -> WorkRequested | None:
+        """Carry out a step's effects; return the work the case now needs, if any."""
+        case = step.case
+        self.cases[cid] = case
+        self.version[cid] += 1
+        env = self.env
+        now = env.now
+        log = self.log
+        kind = self.case_kind[cid]
+        work = None
+        for e in step.effects:
+            t = type(e)
+            if t is Transitioned:
+                log.add(now, STATE, cid, self._state_index[kind][e.dest], self.names(e.trigger))
+                events = self._events[kind].get(e.dest)
+                if events:
+                    for trigger, delay in events:
+                        self._schedule_event(cid, trigger, now + delay.sample(self.rng))
+            elif t is WorkRequested:
+                work = e
+            elif t is Arm:
+                token = object()
+                self.tokens[(cid, e.key)] = token
+                timer = env.timeout(max(e.due - now, 0.0))
+                timer.callbacks.append(self._expiry(cid, e.key, token))
+            elif t is MilestoneMet:
+                log.add(now, MILESTONE, cid, self.names(e.milestone), int(e.on_time),
+                        now - case.opened)
+            elif t is Breached:
+                log.add(now, BREACH, cid, self.names(e.milestone), 0, e.due)
+                self.breach_times.append(now)
+                self._maybe_complain(cid, case)
+            elif t is Escalated:
+                if case.level > 0 and self.table.level[cid] == 0:
+                    self.escalated_open += 1
+                self.table.level[cid] = case.level
+                log.add(now, ESCALATED, cid, self.names(e.dest), self.names(e.source),
+                        float(self.names(e.rule)))
+            elif t is MessageOwed:
+                self.owe(cid, e, TIERS.index(case.incident.tier.value))
+            elif t is Closed:
+                log.add(now, CLOSED, cid, self._state_index[kind][e.state], 0, now - case.opened)
+                self.table.closed[cid] = now
+                self.open_count -= 1
+                if self.table.level[cid] > 0:
+                    self.escalated_open -= 1
+            elif t is Cancel:
+                self.tokens.pop((cid, e.key), None)
+        return work
+
+    def _expiry(self, cid: int, key: str, token: object) -> Callable[[simpy.Event], None]:
+        def expired(_: simpy.Event) -> None:
+            if self.tokens.get((cid, key)) is not token:
+                return  # cancelled since it was armed
+            del self.tokens[(cid, key)]
+            case = self.cases[cid]
+            kind = self.case_kind[cid]
+            work = self.apply(cid, self.runtimes[kind].expire(case, key, self.env.now))
+            self._wake(cid, work)
+        return expired
+
+    def _schedule_event(self, cid: int, trigger: str, at: float) -> None:
+        version = self.version[cid] + 1  # the version once the current step is applied
+
+        def fire(_: simpy.Event) -> None:
+            case = self.cases[cid]
+            if self.version[cid] != version or case is None or case.closed:
+                return  # the case moved on before the event came
+            kind = self.case_kind[cid]
+            work = self.apply(cid, self.runtimes[kind].fire(case, trigger, self.env.now))
+            self._wake(cid, work)
+
+        self.env.timeout(at - self.env.now).callbacks.append(fire)
+
+    def _wake(self, cid: int, work: WorkRequested | None) -> None:
+        wake = self.waiting.pop(cid, None)
+        if wake is not None:
+            wake.succeed(work)
+
+    def _maybe_complain(self, cid: int, case: Case) -> None:
+        rule = self.loaded.scenario.complaints
+        if rule.probability <= 0 or cid in self.complained or rule.kind not in self.loaded.mix:
+            return
+        if self.case_kind[cid] == rule.kind:
+            return  # a complaint about a complaint is the same complaint
+        if self.rng.random() < rule.probability:
+            self.complained.add(cid)
+            self.open_case(rule.kind, case.incident.tier, case.incident.customer, origin=cid)
+
+    # -- messages and emergency levels -------------------------------------------------------
+    def owe(self, cid: int, msg: MessageOwed, tier_rank: int) -> None:
+        self.log.add(self.env.now, OWED, cid, self.names(msg.obligation),
+                     self.names(msg.audience), msg.due)
+        role = self.loaded.scenario.messages.role
+        if role is None or role not in self.roles:
+            self.log.add(self.env.now, SENT, cid, self.names(msg.obligation), 1, msg.due)
+            return
+        self.env.process(self.send(cid, msg, tier_rank, self.roles[role]))
+
+    def send(self, cid: int, msg: MessageOwed, tier_rank: int,
+             queue: RoleQueue) -> Iterator[simpy.Event]:
+        """Somebody of the messaging role writes the message; late if after its due time."""
+        request = self.env.event()
+        self.seq += 1
+        request_role(queue, (-9, tier_rank, msg.due), self.seq, request)
+        pool = yield request
+        yield self.env.timeout(self.sample(self.loaded.scenario.messages.duration))
+        pool.release()
+        self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
+                     int(self.env.now <= msg.due), msg.due)
+
+    def emergency_effects(self, effects: tuple) -> None:
+        now = self.env.now
+        for e in effects:
+            if isinstance(e, LevelChanged):
+                self.log.add(now, LEVEL, -1, self.names(e.dest), self.names(e.source))
+            elif isinstance(e, Unlocked):
+                self.log.add(now, UNLOCK, -1, self.names(e.resource), e.headcount, e.available_at)
+                self.env.process(self._unlock(e))
+            elif isinstance(e, Revoked):
+                self.log.add(now, UNLOCK, -1, self.names(e.resource), -1, now)
+                self._revoke(e)
+            elif isinstance(e, MessageOwed):
+                self.owe(-1, e, 0)
+
+    def _unlock(self, e: Unlocked) -> Iterator[simpy.Event]:
+        yield self.env.timeout(max(e.available_at - self.env.now, 0.0))
+        if e.resource == "overtime":
+            for pool in self.pools.values():
+                if e.pool in (None, pool.name):
+                    pool.overtime = True
+        elif e.resource == "contractors":
+            for pool in self.pools.values():
+                if pool.spec.contractor and e.pool in (None, pool.name):
+                    delay = pool.spec.activation_delay.wall_minutes
+                    if delay:
+                        yield self.env.timeout(delay)
+                    pool.set_active(True)
+        elif e.resource == "parts_transfer":
+            for stock in self.stock.values():
+                stock.enable_transfers()
+
+    def _revoke(self, e: Revoked) -> None:
+        if e.resource == "overtime":
+            for pool in self.pools.values():
+                pool.overtime = False
+        elif e.resource == "contractors":
+            for pool in self.pools.values():
+                if pool.spec.contractor:
+                    pool.set_active(False)
+        elif e.resource == "parts_transfer":
+            for stock in self.stock.values():
+                stock.transfers_enabled = False
+
+
+def run(loaded: LoadedScenario, seed: int = 1, *, policy: Policy | None = None) -> Results:
+    """Simulate one replication of a scenario; the same seed gives the same results."""
+    sc = loaded.scenario
+    world = World(loaded, seed, policy)
+    horizon = sc.horizon.wall_minutes
+    end = horizon + sc.drain.wall_minutes
+    if loaded.replay is not None:
+        times = np.asarray(loaded.replay, dtype=float)
+    else:
+        spikes = [Surge(kind="step", start=i.at, factor=i.factor, duration=i.duration)
+                  for i in sc.injects if i.kind == "demand_spike"]
+        demand = sc.demand if sc.queue is None else Demand(base_rate=sc.queue.arrival_rate)
+        times = draw_arrivals(demand, horizon, sc.start, ZoneInfo(loaded.calendar.timezone),
+                              world.np_rng, spikes)
+    world.env.process(world.arrivals(times))
+    world.env.process(signal_process(world, sc.signal_interval.wall_minutes, end))
+    for i, inject in enumerate(sc.injects):
+        world.env.process(inject_process(world, i, inject, _offset(inject.at, sc.start)))
+    world.env.run(until=end)
+    for pool in world.pools.values():
+        pool._account()
+    for stock in world.stock.values():
+        stock.close()
+    return Results(
+        scenario=loaded, seed=seed, log=world.log, cases=world.table, kinds=world.kinds,
+        pools={n: {"busy_minutes": p.busy_minutes, "capacity_minutes": p.capacity_minutes,
+                   "overtime_minutes": p.overtime_minutes,
+                   "wage_per_hour": p.spec.wage_per_hour, "contractor": float(p.spec.contractor)}
+               for n, p in world.pools.items()},
+        stock={s: {"demand_units": st.demand_units, "filled_units": st.filled_units,
+                   "consumed_units": st.consumed_units, "out_minutes": st.out_minutes,
+                   "on_hand": st.on_hand, "transfers": st.transfers,
+                   "transfer_cost": st.transfer_cost, "unit_cost": st.unit_cost,
+                   "initial": st.spec.initial,
+                   "reorder_point": float(st.spec.policy.s if st.spec.policy.s is not None
+                                          else (st.spec.policy.level or 0))}
+               for s, st in world.stock.items()},
+        horizon=horizon, end=end, warmup=sc.warmup.wall_minutes, arrivals=len(times),
+        open_at_end=world.open_count)
