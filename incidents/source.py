@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from types import UnionType
+from typing import Annotated, Any, Iterable, Literal, Union, get_args, get_origin
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -91,21 +92,67 @@ class Document:
 class _Builder:
     """Turns a composed YAML node tree into Python data, recording locations."""
 
+    MAX_NODES = 200_000
+    """Aliases can expand a small file into billions of nodes ("billion laughs"): stop here."""
+
     def __init__(self, file: str) -> None:
         self.file = file
         self.constructor = SafeConstructor()
         self.locations: dict[Path_, tuple[int, int]] = {}
         self.key_locations: dict[Path_, tuple[int, int]] = {}
         self.errors: list[Diagnostic] = []
+        self.active: set[int] = set()
+        self.nodes = 0
+
+    def fail(self, node: yaml.Node, message: str) -> None:
+        line, col = self._pos(node)
+        self.errors.append(Diagnostic(self.file, line, col, "error", message))
 
     @staticmethod
     def _pos(node: yaml.Node) -> tuple[int, int]:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.nodes += 1
+        if self.nodes > self.MAX_NODES:
+            if self.nodes == self.MAX_NODES + 1:
+                self.fail(node, f"the document expands to more than {self.MAX_NODES:,} values "
+                                "(aliases repeated too often)")
+            return None
+        if id(node) in self.active:
+            self.fail(node, "recursive alias: a value that contains itself")
+            return None
         self.locations[path] = self._pos(node)
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            return self.collection(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.fail(node, _problem(exc))
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # A tag the value does not fit (!!int twelve, !!bool maybe): say which.
+            self.fail(node, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}"
+                            f" ({type(exc).__name__})")
+        return None
+
+    def collection(self, node: yaml.Node, path: Path_) -> Any:
         if isinstance(node, yaml.MappingNode):
-            self.constructor.flatten_mapping(node)
+            try:
+                self.constructor.flatten_mapping(node)
+            except (yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line, col = (mark.line + 1, mark.column + 1) if mark else self._pos(node)
+                detail = _problem(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
+                self.errors.append(Diagnostic(self.file, line, col, "error",
+                                              f"bad merge key (<<): {detail}"))
+                return None
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 key = self.build_key(key_node)
@@ -122,14 +169,7 @@ class _Builder:
                 self.key_locations[here] = self._pos(key_node)
                 out[key] = self.build(value_node, here)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-        try:
-            return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            line, col = self._pos(node)
-            self.errors.append(Diagnostic(self.file, line, col, "error", _problem(exc)))
-            return None
+        return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
 
     def build_key(self, node: yaml.Node) -> str | int | None:
         if not isinstance(node, yaml.ScalarNode):
@@ -137,13 +177,20 @@ class _Builder:
             self.errors.append(Diagnostic(self.file, line, col, "error",
                                           "a mapping key must be a plain scalar"))
             return None
-        value = self.constructor.construct_object(node)
+        try:
+            value = self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.fail(node, f"cannot read key {node.value!r} ({type(exc).__name__})")
+            return None
         if isinstance(value, bool) or value is None:
             # `yes:`/`on:`/`null:` would silently become booleans; keep the text the user wrote.
             return str(node.value)
         if isinstance(value, (int, float)):
             return str(node.value)
-        return str(value)
+        if not isinstance(value, str):
+            self.fail(node, f"a mapping key must be text, not {type(value).__name__}")
+            return None
+        return value
 
 
 def _problem(exc: yaml.YAMLError) -> str:
@@ -164,8 +211,19 @@ def parse_document(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"invalid YAML: {_problem(exc)}"
+        ctx = exc.context_mark
+        if ctx is not None and ctx.line + 1 != line:
+            # The parser notices an unclosed [ { or quote lines later: name where it opened.
+            message += f" (opened at line {ctx.line + 1}, column {ctx.column + 1})"
+        raise SourceError([Diagnostic(file, line, col, "error", message)]) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
         raise SourceError([Diagnostic(file, line, col, "error",
-                                      f"invalid YAML: {_problem(exc)}")]) from None
+                                      f"invalid YAML: character {exc.character!r} is not "
+                                      "allowed in YAML text")]) from None
     except yaml.YAMLError as exc:
         raise SourceError([Diagnostic(file, 1, 1, "error",
                                       f"invalid YAML: {_problem(exc)}")]) from None
@@ -220,30 +278,40 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """Follow a validation location through nested models to the model owning its last key."""
+    """Follow a validation location through nested models, dicts and lists to the model that
+    owns its last key (so `lifecycle.states.closed.fianl` finds `State`)."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(current, type) and issubclass(current, BaseModel):
             info = current.model_fields.get(str(part))
             if info is None:
                 return None
-            current = info.annotation
-        current = _unwrap(current)
+            current = _strip(info.annotation)
+        else:
+            origin = get_origin(current)
+            args = get_args(current)
+            if origin in (list, tuple) and args:
+                current = _strip(args[0])
+            elif origin is dict and len(args) == 2:
+                current = _strip(args[1])
+            else:
+                return None
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _unwrap(tp: Any) -> Any:
-    """The model type inside list[...], dict[..., ...], Optional[...] annotations."""
-    args = getattr(tp, "__args__", None)
-    if not args:
-        return tp
-    for arg in reversed(args):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        inner = _unwrap(arg)
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            return inner
-    return tp
+def _strip(tp: Any) -> Any:
+    """The annotation without Optional/Annotated wrappers."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, UnionType):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
 
 
 def diagnostics_from_validation(exc: ValidationError, doc: Document,

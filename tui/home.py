@@ -13,7 +13,7 @@ __all__ = ["home"]
 def home(console: Console) -> None:
     """Print the home overview: every bundled playbook, checked, and the commands to try."""
     table = Table(title="Muster: bundled playbooks", title_justify="left")
-    table.add_column("name")
+    table.add_column("name", no_wrap=True, min_width=22)
     table.add_column("title")
     table.add_column("states", justify="right")
     table.add_column("escalation levels", justify="right")
