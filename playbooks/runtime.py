@@ -172,7 +172,7 @@ class Runtime:
         tx = _Tx(case, at, plan.cancels)
         tx.effects.append(Transitioned("open", None, plan.initial))
         deadline = self.timebase.deadline
-        for ms, target in plan.sla[incident.tier.value]:
+        for ms, target in plan.sla[incident.tier]:
             tx.arm(f"sla:{ms}", deadline(at, target))
         for rule in plan.esc_opened:
             if rule.pred is None or rule.pred(incident):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,22 @@ MILESTONE, BREACH, ESCALATED, OWED, SENT = (_C("milestone"), _C("breach"), _C("e
                                             _C("message_owed"), _C("message_sent"))
 CLOSED, LEVEL, UNLOCK, COMPLAINT = _C("closed"), _C("level"), _C("unlock"), _C("complaint")
 TIERS = ("VIP", "tier1", "tier2")
+TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
+
+
+def _clone(template: Incident, changes: dict[str, object]) -> Incident:
+    """A copy of a trusted template incident with some fields changed, without validation.
+
+    The same thing pydantic's `model_construct` does, minus its per-field default handling:
+    the simulator opens hundreds of thousands of incidents and every value here is already
+    valid (built from a validated scenario).
+    """
+    clone = object.__new__(Incident)
+    object.__setattr__(clone, "__dict__", {**template.__dict__, **changes})
+    object.__setattr__(clone, "__pydantic_fields_set__", template.__pydantic_fields_set__)
+    object.__setattr__(clone, "__pydantic_extra__", None)
+    object.__setattr__(clone, "__pydantic_private__", None)
+    return clone
 
 
 @dataclass
@@ -83,7 +100,6 @@ class World:
         self.order = {k: tuple(pb.resources.priority) for k, pb in loaded.playbooks.items()}
         self.cases: list[Case | None] = []
         self.case_kind: list[str] = []
-        self.waiting: dict[int, simpy.Event] = {}
         self.tokens: dict[tuple[int, str], object] = {}
         self.version: list[int] = []
         self.open_count = 0
@@ -104,6 +120,11 @@ class World:
                           for k, pb in loaded.playbooks.items()}
         self._events = {k: self._scheduled_events(k) for k in self.kinds}
         self.part_p = {k: dict(e.parts) for k, e in loaded.mix.items()}
+        self.kind_index = {k: i for i, k in enumerate(self.kinds)}
+        self.templates = {k: Incident.model_construct(
+            id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
+            channel="phone", region=e.region, product="", sku="", batch="",
+            opened_at=sc.start, affected_customers=1) for k, e in loaded.mix.items()}
 
     # -- construction ------------------------------------------------------------------------
     def _build_staff(self) -> None:
@@ -163,86 +184,95 @@ class World:
         now = self.env.now
         entry = self.loaded.mix[kind]
         cid = len(self.cases)
-        product = sku = batch = ""
+        changes: dict[str, object] = {"id": f"S{cid}", "tier": tier}
+        if customer:
+            changes["customer"] = customer
         if entry.products:
             p = self.rng.choices(entry.products, [x.share for x in entry.products])[0]
-            product, sku, batch = p.name, p.sku, p.batch
-        incident = Incident.model_construct(
-            id=f"S{cid}", kind=kind, title="", customer=customer, tier=tier,
-            severity=entry.severity, channel="phone", region=entry.region, product=product,
-            sku=sku, batch=batch, opened_at=self.loaded.scenario.start, affected_customers=1)
+            changes.update(product=p.name, sku=p.sku, batch=p.batch)
+        incident = _clone(self.templates[kind], changes)
         self.cases.append(None)
         self.case_kind.append(kind)
         self.version.append(0)
-        self.table.add(self.kinds.index(kind), TIERS.index(tier.value), now)
-        self.log.add(now, OPENED, cid, self.kinds.index(kind), TIERS.index(tier.value))
+        kind_index = self.kind_index[kind]
+        self.table.add(kind_index, TIER_INDEX[tier], now)
+        self.log.add(now, OPENED, cid, kind_index, TIER_INDEX[tier])
         self.arrival_times.append(now)
         self.open_count += 1
         if origin >= 0:
             self.log.add(now, COMPLAINT, cid, origin)
             self.complaint_times.append(now)
-        step = self.runtimes[kind].open(incident, now)
-        work = self.apply(cid, step)
-        self.env.process(self.case(cid, kind, work))
+        work = self.apply(cid, self.runtimes[kind].open(incident, now))
+        if work is not None:
+            self.start(cid, kind, work)
         return cid
 
-    def case(self, cid: int, kind: str, work: WorkRequested | None) -> Iterator[simpy.Event]:
-        """One incident's life: do the work each state asks for, or wait to be moved on."""
-        env = self.env
-        while True:
-            case = self.cases[cid]
-            if case is None or case.closed:
-                return
-            if work is None:
-                wake = self.waiting[cid] = env.event()
-                work = yield wake
-                continue
-            version = self.version[cid]
-            yield from self.take_parts(cid, kind, work)
-            request = env.event()
-            self.seq += 1
-            request_role(self.roles[work.role], self.policy.priority(case, self.order[kind]),
-                         self.seq, request)
-            asked = env.now
-            pool = yield request
-            self.log.add(env.now, ASSIGNED, cid, pool.index, self._state_index[kind][work.state],
-                         env.now - asked)
-            minutes = work.duration.sample(self.rng)
-            if env.now < self.slowdown_until:
-                minutes *= self.slowdown
-            yield env.timeout(minutes)
-            pool.release()
-            self.log.add(env.now, WORK_DONE, cid, pool.index, self._state_index[kind][work.state],
-                         minutes)
-            case = self.cases[cid]
-            if self.version[cid] != version or case.closed:  # a timer moved the case meanwhile
-                work = None
-                continue
-            triggers, weights = self._outcomes[kind][case.state]
-            trigger = triggers[0] if len(triggers) == 1 else self.rng.choices(triggers, weights)[0]
-            work = self.apply(cid, self.runtimes[kind].fire(case, trigger, env.now))
+    # -- work: parts, then staff, then time; all callbacks on SimPy's event calendar ---------
+    def start(self, cid: int, kind: str, work: WorkRequested) -> None:
+        """The case needs `work` done now: take its parts, then wait for a member of staff."""
+        self._parts(cid, kind, work, 0, self.version[cid])
 
-    def take_parts(self, cid: int, kind: str, work: WorkRequested) -> Iterator[simpy.Event]:
+    def _parts(self, cid: int, kind: str, work: WorkRequested, i: int, version: int) -> None:
+        parts = work.parts
         override = self.part_p[kind]
-        for sku, qty, p in work.parts:
+        while i < len(parts):
+            sku, qty, p = parts[i]
+            i += 1
             stock = self.stock.get(sku)
-            if stock is None:
-                continue  # no stock kept for this part: treated as unlimited
-            if self.rng.random() >= override.get(sku, p):
-                continue
-            event = self.env.event()
-            if not stock.take(qty, event):
-                since = self.env.now
-                yield event
-                self.log.add(self.env.now, PARTS_WAIT, cid, stock.index, qty,
-                             self.env.now - since)
+            if stock is None or self.rng.random() >= override.get(sku, p):
+                continue  # not needed this time, or no stock kept (treated as unlimited)
+            since = self.env.now
+            resume = partial(self._parts_arrived, cid, kind, work, i, version, stock.index,
+                             qty, since)
+            if not stock.take(qty, resume):
+                return  # backordered: resumes when the units arrive
+        self._request(cid, kind, work, version)
+
+    def _parts_arrived(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
+                       sku: int, qty: int, since: float) -> None:
+        self.log.add(self.env.now, PARTS_WAIT, cid, sku, qty, self.env.now - since)
+        self._parts(cid, kind, work, i, version)
+
+    def _request(self, cid: int, kind: str, work: WorkRequested, version: int) -> None:
+        case = self.cases[cid]
+        self.seq += 1
+        request_role(self.roles[work.role], self.policy.priority(case, self.order[kind]),
+                     self.seq, partial(self._begin, cid, kind, work, version, self.env.now))
+
+    def _begin(self, cid: int, kind: str, work: WorkRequested, version: int, asked: float,
+               pool: StaffPool) -> None:
+        now = self.env.now
+        if self.version[cid] != version:  # moved on (a timer) while it waited for staff
+            pool.release()
+            return
+        self.log.add(now, ASSIGNED, cid, pool.index, self._state_index[kind][work.state],
+                     now - asked)
+        minutes = work.duration.sample(self.rng)
+        if now < self.slowdown_until:
+            minutes *= self.slowdown
+        self.env.timeout(minutes).callbacks.append(
+            partial(self._done, cid, kind, work, version, pool, minutes))
+
+    def _done(self, cid: int, kind: str, work: WorkRequested, version: int, pool: StaffPool,
+              minutes: float, _: simpy.Event) -> None:
+        pool.release()
+        now = self.env.now
+        self.log.add(now, WORK_DONE, cid, pool.index, self._state_index[kind][work.state],
+                     minutes)
+        case = self.cases[cid]
+        if self.version[cid] != version or case.closed:
+            return  # a timer moved the case meanwhile; whoever moved it started the new work
+        triggers, weights = self._outcomes[kind][case.state]
+        trigger = triggers[0] if len(triggers) == 1 else self.rng.choices(triggers, weights)[0]
+        nxt = self.apply(cid, self.runtimes[kind].fire(case, trigger, now))
+        if nxt is not None:
+            self.start(cid, kind, nxt)
 
     # -- effects -----------------------------------------------------------------------------
     def apply(self, cid: int, step: Step) -> WorkRequested | None:
         """Carry out a step's effects; return the work the case now needs, if any."""
         case = step.case
         self.cases[cid] = case
-        self.version[cid] += 1
         env = self.env
         now = env.now
         log = self.log
@@ -251,6 +281,7 @@ class World:
         for e in step.effects:
             t = type(e)
             if t is Transitioned:
+                self.version[cid] += 1  # work in progress for the old state is now moot
                 log.add(now, STATE, cid, self._state_index[kind][e.dest], self.names(e.trigger))
                 events = self._events[kind].get(e.dest)
                 if events:
@@ -277,7 +308,7 @@ class World:
                 log.add(now, ESCALATED, cid, self.names(e.dest), self.names(e.source),
                         float(self.names(e.rule)))
             elif t is MessageOwed:
-                self.owe(cid, e, TIERS.index(case.incident.tier.value))
+                self.owe(cid, e, TIER_INDEX[case.incident.tier])
             elif t is Closed:
                 log.add(now, CLOSED, cid, self._state_index[kind][e.state], 0, now - case.opened)
                 self.table.closed[cid] = now
@@ -300,7 +331,7 @@ class World:
         return expired
 
     def _schedule_event(self, cid: int, trigger: str, at: float) -> None:
-        version = self.version[cid] + 1  # the version once the current step is applied
+        version = self.version[cid]
 
         def fire(_: simpy.Event) -> None:
             case = self.cases[cid]
@@ -313,9 +344,8 @@ class World:
         self.env.timeout(at - self.env.now).callbacks.append(fire)
 
     def _wake(self, cid: int, work: WorkRequested | None) -> None:
-        wake = self.waiting.pop(cid, None)
-        if wake is not None:
-            wake.succeed(work)
+        if work is not None:
+            self.start(cid, self.case_kind[cid], work)
 
     def _maybe_complain(self, cid: int, case: Case) -> None:
         rule = self.loaded.scenario.complaints
@@ -335,16 +365,16 @@ class World:
         if role is None or role not in self.roles:
             self.log.add(self.env.now, SENT, cid, self.names(msg.obligation), 1, msg.due)
             return
-        self.env.process(self.send(cid, msg, tier_rank, self.roles[role]))
-
-    def send(self, cid: int, msg: MessageOwed, tier_rank: int,
-             queue: RoleQueue) -> Iterator[simpy.Event]:
-        """Somebody of the messaging role writes the message; late if after its due time."""
-        request = self.env.event()
         self.seq += 1
-        request_role(queue, (-9, tier_rank, msg.due), self.seq, request)
-        pool = yield request
-        yield self.env.timeout(self.sample(self.loaded.scenario.messages.duration))
+        request_role(self.roles[role], (-9, tier_rank, msg.due), self.seq,
+                     partial(self._write, cid, msg))
+
+    def _write(self, cid: int, msg: MessageOwed, pool: StaffPool) -> None:
+        """Somebody of the messaging role writes the message; late if after its due time."""
+        minutes = self.sample(self.loaded.scenario.messages.duration)
+        self.env.timeout(minutes).callbacks.append(partial(self._sent, cid, msg, pool))
+
+    def _sent(self, cid: int, msg: MessageOwed, pool: StaffPool, _: simpy.Event) -> None:
         pool.release()
         self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
                      int(self.env.now <= msg.due), msg.due)

@@ -44,11 +44,11 @@ def base_priority(case: Case, order: tuple[str, ...]) -> tuple:
     key: list[float] = []
     for rule in order:
         if rule == "tier":
-            key.append(TIER_RANK[case.incident.tier.value])
+            key.append(TIER_RANK[case.incident.tier])
         elif rule == "deadline":
             key.append(_deadline(case))
         elif rule == "severity":
-            key.append(_SEVERITY_RANK[case.incident.severity.value])
+            key.append(_SEVERITY_RANK[case.incident.severity])
         else:
             key.append(case.opened)
     return tuple(key)

@@ -64,7 +64,10 @@ def weekly_profile(spec: PoolSpec) -> list[tuple[float, int]]:
 
 
 class RoleQueue:
-    """Jobs waiting for one role, best first: (priority key, sequence, job)."""
+    """Jobs waiting for one role, best first: (priority key, sequence, job).
+
+    A job is a callable taking the pool whose member starts it.
+    """
 
     __slots__ = ("name", "heap", "pools")
 
@@ -134,7 +137,7 @@ class StaffPool:
             _, _, job = heapq.heappop(best.heap)
             self._account()
             self.busy += 1
-            job.succeed(self)
+            job(self)
 
     def release(self) -> None:
         self._account()
@@ -142,15 +145,15 @@ class StaffPool:
         self.dispatch()
 
 
-def request_role(queue: RoleQueue, key: Any, seq: int, event: simpy.Event) -> None:
-    """Give the job to a free pool of the role at once, or queue it."""
+def request_role(queue: RoleQueue, key: Any, seq: int, job: Callable[[StaffPool], None]) -> None:
+    """Start the job at once with a free member of a pool filling the role, or queue it."""
     for pool in queue.pools:
         if pool.busy < pool.capacity:
             pool._account()
             pool.busy += 1
-            event.succeed(pool)
+            job(pool)
             return
-    heapq.heappush(queue.heap, (key, seq, event))
+    heapq.heappush(queue.heap, (key, seq, job))
 
 
 class Stock:
@@ -168,7 +171,7 @@ class Stock:
         self.log = log
         self.on_hand = spec.initial
         self.on_order = 0
-        self.backorders: deque[tuple[int, simpy.Event]] = deque()
+        self.backorders: deque[tuple[int, Callable[[], None]]] = deque()
         self.backordered = 0
         self.transfers_enabled = False
         self.in_transfer = 0
@@ -184,8 +187,8 @@ class Stock:
     def position(self) -> int:
         return self.on_hand + self.on_order + self.in_transfer - self.backordered
 
-    def take(self, qty: int, event: simpy.Event) -> bool:
-        """Take `qty` units; True if on the shelf now, else `event` fires when they are."""
+    def take(self, qty: int, filled: Callable[[], None]) -> bool:
+        """Take `qty` units; True if on the shelf now, else `filled()` is called when they are."""
         self.demand_units += qty
         if self.on_hand >= qty and not self.backorders:
             self.on_hand -= qty
@@ -195,7 +198,7 @@ class Stock:
             self._track_out()
             self._reorder(qty)
             return True
-        self.backorders.append((qty, event))
+        self.backorders.append((qty, filled))
         self.backordered += qty
         self._reorder(qty)
         if self.transfers_enabled:
@@ -255,11 +258,11 @@ class Stock:
         self.on_hand += qty
         self.log.add(self.env.now, _STOCK, -1, self.index, qty, float(self.on_hand))
         while self.backorders and self.on_hand >= self.backorders[0][0]:
-            need, event = self.backorders.popleft()
+            need, filled = self.backorders.popleft()
             self.on_hand -= need
             self.backordered -= need
             self.consumed_units += need
-            event.succeed()
+            filled()
         self._track_out()
 
     def lose(self, qty: int) -> None:

@@ -1,0 +1,170 @@
+"""Simulation speed and memory, as ratios against references measured in the same run.
+
+1. The textbook M/M/c queue three ways, same arrival rate, service time, servers, horizon:
+   Muster (a `queue:` scenario through the whole model: playbook runtime, SLA clocks, event
+   log), a minimal hand-written SimPy model (a source process and `simpy.Resource`), and Ciw.
+   Targets: Muster at most 1.5x the hand-written SimPy time, at least 2x faster than Ciw.
+2. Incidents per second on the default bundled scenario (target: at least 10,000 on one core).
+3. Peak memory of a one-million-incident run of the default scenario, measured in a child
+   process (ru_maxrss) so nothing else in this process counts (target: under 2 GB).
+
+Run: python -m benchmarks.bench_simulation [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import subprocess
+import sys
+import textwrap
+import time
+
+import simpy
+
+from simulation.loader import DEFAULT_SCENARIO, load_scenario, scenario_from_text
+from simulation.model import run
+
+__all__ = ["handwritten_simpy", "ciw_queue", "muster_queue", "main"]
+
+LAM_PER_HOUR, MEAN_SERVICE, SERVERS = 30.0, 15.0, 9  # rho = 0.83
+
+
+def handwritten_simpy(days: float, seed: int) -> tuple[float, int]:
+    """The smallest honest SimPy model of the queue: seconds, customers served."""
+    env = simpy.Environment()
+    server = simpy.Resource(env, capacity=SERVERS)
+    rng = random.Random(seed)
+    waits: list[float] = []
+    lam = LAM_PER_HOUR / 60.0
+
+    def customer(env: simpy.Environment):  # type: ignore[no-untyped-def]
+        arrived = env.now
+        with server.request() as req:
+            yield req
+            waits.append(env.now - arrived)
+            yield env.timeout(rng.expovariate(1.0 / MEAN_SERVICE))
+
+    def source(env: simpy.Environment):  # type: ignore[no-untyped-def]
+        while True:
+            yield env.timeout(rng.expovariate(lam))
+            env.process(customer(env))
+
+    gc.collect()
+    start = time.perf_counter()
+    env.process(source(env))
+    env.run(until=days * 1440)
+    return time.perf_counter() - start, len(waits)
+
+
+def ciw_queue(days: float, seed: int) -> tuple[float, int]:
+    import ciw
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=LAM_PER_HOUR / 60.0)],
+        service_distributions=[ciw.dists.Exponential(rate=1.0 / MEAN_SERVICE)],
+        number_of_servers=[SERVERS])
+    ciw.seed(seed)
+    gc.collect()
+    start = time.perf_counter()
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_time(days * 1440)
+    return time.perf_counter() - start, len(sim.get_all_records())
+
+
+def muster_queue(days: float, seed: int) -> tuple[float, int]:
+    loaded = scenario_from_text(textwrap.dedent(f"""
+        name: bench-mmc
+        horizon: {days}d
+        queue:
+          arrival_rate: {LAM_PER_HOUR}/h
+          service: {{exponential: {MEAN_SERVICE}m}}
+          servers: {SERVERS}
+        """))
+    gc.collect()
+    start = time.perf_counter()
+    results = run(loaded, seed)
+    return time.perf_counter() - start, results.arrivals
+
+
+def best(fn, days: float, repeat: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    runs = [fn(days, seed) for seed in range(1, repeat + 1)]
+    return min(t for t, _ in runs), runs[0][1]
+
+
+def default_rate(repeat: int) -> tuple[float, int, str]:
+    loaded = load_scenario(DEFAULT_SCENARIO)
+    times = []
+    for seed in range(1, repeat + 1):
+        gc.collect()
+        start = time.perf_counter()
+        results = run(loaded, seed)
+        times.append(time.perf_counter() - start)
+    return min(times), results.arrivals, loaded.scenario.name
+
+
+MEMORY_CHILD = """
+import json, resource, sys
+from simulation.loader import DEFAULT_SCENARIO, load_scenario
+from simulation.model import run
+from simulation.scenario import Demand
+loaded = load_scenario(DEFAULT_SCENARIO)
+target = int(sys.argv[1])
+sc = loaded.scenario
+days = sc.horizon.wall_minutes / 1440
+rate = target / (days * 24)
+scale = rate / sc.demand.base_rate
+demand = sc.demand.model_copy(update={"base_rate": sc.demand.base_rate * scale})
+staffing = {name: spec.model_copy(update={
+    "headcount": None if spec.headcount is None else max(1, round(spec.headcount * scale)),
+    "shifts": [s.model_copy(update={"headcount": max(1, round(s.headcount * scale))})
+               for s in spec.shifts]}) for name, spec in loaded.staffing.items()}
+parts = {sku: p.model_copy(update={"initial": int(p.initial * scale)}) for sku, p in sc.parts.items()}
+scenario = sc.model_copy(update={"demand": demand, "parts": parts})
+import dataclasses
+loaded = dataclasses.replace(loaded, scenario=scenario, staffing=staffing)
+results = run(loaded, 1)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"incidents": results.arrivals, "events": len(results.log), "peak_bytes": peak}))
+"""
+
+
+def peak_memory(incidents: int) -> dict[str, float]:
+    """Run a scaled default scenario of about `incidents` incidents in a child process."""
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(incidents)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs, 100k for memory")
+    parser.add_argument("--days", type=float, default=None, help="queue horizon in days")
+    args = parser.parse_args(argv)
+    days = args.days or (10.0 if args.quick else 40.0)
+    repeat = 2 if args.quick else 3
+    print(f"M/M/{SERVERS} queue, {LAM_PER_HOUR:g}/h, mean service {MEAN_SERVICE:g} min, "
+          f"{days:g} days (best of {repeat})")
+    t_simpy, n_simpy = best(handwritten_simpy, days, repeat)
+    t_muster, n_muster = best(muster_queue, days, repeat)
+    t_ciw, n_ciw = best(ciw_queue, days, repeat)
+    print(f"  hand-written SimPy {t_simpy:7.2f} s  {n_simpy / t_simpy:>10,.0f} customers/s")
+    print(f"  Muster scenario    {t_muster:7.2f} s  {n_muster / t_muster:>10,.0f} incidents/s")
+    print(f"  Ciw                {t_ciw:7.2f} s  {n_ciw / t_ciw:>10,.0f} customers/s")
+    r1, r2 = t_muster / t_simpy, t_ciw / t_muster
+    print(f"  Muster / SimPy     {r1:7.2f}x  (target <= 1.5x) {'OK' if r1 <= 1.5 else 'MISSED'}")
+    print(f"  Ciw / Muster       {r2:7.2f}x  (target >= 2x)   {'OK' if r2 >= 2 else 'MISSED'}")
+    t_default, n_default, name = default_rate(repeat)
+    rate = n_default / t_default
+    print(f"default scenario {name}: {n_default:,} incidents in {t_default:.2f} s = "
+          f"{rate:,.0f} incidents/s (target >= 10,000) {'OK' if rate >= 10_000 else 'MISSED'}")
+    target = 100_000 if args.quick else 1_000_000
+    mem = peak_memory(target)
+    gib = mem["peak_bytes"] / 2**30
+    print(f"memory: {mem['incidents']:,.0f} incidents, {mem['events']:,.0f} events, peak "
+          f"{gib:.2f} GiB (target < 2 GB) {'OK' if mem['peak_bytes'] < 2e9 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
