@@ -14,6 +14,7 @@ from rich.console import Console
 
 from incidents.errors import IncidentsError
 from playbooks.errors import PlaybookError
+from simulation.errors import SimulationError
 from tui.home import home
 from tui.playbook_cmd import playbook_app
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         app(args=argv, standalone_mode=True)
-    except (PlaybookError, IncidentsError) as exc:
+    except (PlaybookError, IncidentsError, SimulationError) as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err.print(line, markup=False)
         sys.exit(2)
