@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
+from zoneinfo import ZoneInfo
 
 from incidents.sla import TimeBase
 
@@ -53,6 +54,7 @@ class EmergencyRuntime:
     def __init__(self, playbook: Playbook, *, epoch: datetime = DEFAULT_EPOCH) -> None:
         self.playbook = playbook
         self.timebase = TimeBase(epoch, playbook.calendar)
+        self._zone = ZoneInfo(playbook.calendar.timezone)
         em = playbook.emergency
         self.names: tuple[str, ...] = (em.normal, *em.levels)
         self.specs = [None, *em.levels.values()]
@@ -98,10 +100,12 @@ class EmergencyRuntime:
             for name, ob in self.playbook.communications.items():
                 if ob.on.emergency is not None and source < self._index[ob.on.emergency] <= target:
                     label = self.specs[self._index[ob.on.emergency]].label  # type: ignore[union-attr]
+                    due = self.timebase.deadline(at, ob.deadline)
                     ctx = {**{k: _fmt(v) for k, v in signals.items()},
                            "level": ob.on.emergency, "label": label,
-                           "playbook": self.playbook.name, "due": ""}
-                    due = self.timebase.deadline(at, ob.deadline)
+                           "playbook": self.playbook.name,
+                           "due": self.timebase.to_datetime(due).astimezone(self._zone)
+                           .strftime("%Y-%m-%d %H:%M")}
                     effects.append(MessageOwed(name, ob.audience, due, ob.template, ctx))
         return tuple(effects)
 

@@ -22,6 +22,7 @@ CASE_PLACEHOLDERS = frozenset(INCIDENT_FIELDS) | {"state", "level", "due", "play
 EMERGENCY_PLACEHOLDERS = frozenset({"level", "label", "due", "playbook", "open_backlog",
                                     "arrivals_per_hour", "sla_breaches_24h", "stock_outs",
                                     "complaints_24h", "escalated_cases"})
+_NUMERIC = ("affected_customers",)
 _ENUMS: dict[str, tuple[str, ...]] = {
     "tier": tuple(t.value for t in Tier),
     "severity": tuple(s.value for s in Severity),
@@ -203,6 +204,11 @@ class _Linter:
                     self.error(here + ("timers", i, "fire"),
                                f"timer fires {timer.fire!r}, which state {name!r} does not "
                                f"accept{suggest(timer.fire, st.on)}")
+                elif all(alt.when for alt in st.on[timer.fire]):
+                    self.error(here + ("timers", i, "fire"),
+                               f"timer fires {timer.fire!r}, whose alternatives are all "
+                               "conditional: a case matching none would have nowhere to go "
+                               "(add an alternative without `when`)")
             for trig in st.on:
                 used.add(trig)
                 if trig not in events and trig not in timer_fires:
@@ -222,7 +228,10 @@ class _Linter:
             allowed = _ENUMS.get(field)
             values = expected if isinstance(expected, list) else [expected]
             if isinstance(expected, dict):
-                if set(expected) - {"min", "max"}:
+                if field not in _NUMERIC:
+                    self.error(path + (field,), f"{field} is text: a range test (min/max) only "
+                               f"works on {', '.join(_NUMERIC)}")
+                elif set(expected) - {"min", "max"}:
                     self.error(path + (field,), "a range test takes only min and max")
                 continue
             for v in values:
@@ -250,8 +259,9 @@ class _Linter:
                         and self.states[rule.since].final:
                     self.error(here + ("since",), f"timer on final state {rule.since!r}")
             if rule.until is not None:
-                self.ref(here + ("until",), rule.until, [*MILESTONES, *self.states],
-                         "milestone or state")
+                if self.ref(here + ("until",), rule.until, [*MILESTONES, *self.states],
+                            "milestone or state") and rule.until not in self.states:
+                    self.milestone_used(here + ("until",), rule.until)
             if rule.on_trigger is not None:
                 self.ref(here + ("on_trigger",), rule.on_trigger, triggers, "trigger")
             if rule.on_enter is not None:
@@ -319,6 +329,9 @@ class _Linter:
                     self.error(here + ("repeat",), "repeat is for case messages; emergency "
                                "messages are sent once per level change", key=True)
             self.condition(here + ("when",), ob.when)
+            if emergency_msg and ob.when:
+                self.error(here + ("when",), "`when` tests one incident; an emergency message "
+                           "is about the whole operation and cannot use it", key=True)
             allowed = EMERGENCY_PLACEHOLDERS if emergency_msg else CASE_PLACEHOLDERS
             try:
                 names = placeholders(ob.template)

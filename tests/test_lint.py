@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from playbooks.loader import check_file
-from tests.conftest import (base_playbook, bundled_playbooks, col_of, errors, finding, line_of,
+from tests.conftest import (EXTRA, base_playbook, bundled_playbooks, col_of, errors, finding, line_of,
                             mutate, warnings)
 
 BASE = base_playbook()
@@ -311,3 +311,33 @@ def test_findings_are_sorted_by_position(check) -> None:
     found = check(text)
     assert len(found) >= 3
     assert found == sorted(found, key=lambda d: (d.line, d.col, d.message))
+
+
+# -- found while writing the bundled library -------------------------------------------------
+
+def test_range_test_on_a_text_field(check) -> None:
+    text = mutate(BASE, "        route: repair",
+                  "        route: [{to: repair, when: {customer: {min: 5}}}, {to: closed}]")
+    d = finding(check(text), "customer is text")
+    assert d.line == line_of(text, "customer: {min: 5}")
+
+
+def test_timer_firing_only_conditional_alternatives(check) -> None:
+    text = mutate(BASE, "        timeout: closed", "        timeout: {to: closed, when: {tier: VIP}}")
+    d = finding(check(text), "alternatives are all conditional")
+    assert d.line == line_of(text, "fire: timeout")
+
+
+def test_until_milestone_that_no_state_meets(check) -> None:
+    text = mutate(BASE + EXTRA, "late: {after: 4h, to: supervisor}",
+                  "late: {after: 4h, to: supervisor, until: resolve}")
+    d = finding(check(text), "milestone 'resolve' is never reached")
+    assert d.line == line_of(text, "until: resolve")
+
+
+def test_when_on_an_emergency_message(check) -> None:
+    text = mutate(BASE + EXTRA, "  ack:\n",
+                  "  brief:\n    audience: management\n    on: {emergency: IV}\n"
+                  "    when: {tier: VIP}\n    template: \"level {level}\"\n  ack:\n")
+    d = finding(check(text), "`when` tests one incident")
+    assert d.line == line_of(text, "when: {tier: VIP}")

@@ -129,8 +129,11 @@ def _timers(pb: Playbook) -> Table:
     for name, rule in pb.escalation.rules.items():
         if rule.after is not None:
             cond = f" if {condition_text(rule.when)}" if rule.when else ""
+            stop = rule.until or "closed"
+            if rule.since != "opened":
+                stop += f" or it leaves {rule.since}"
             t.add_row(f"escalation {name}", f"since {rule.since}{cond}", str(rule.after),
-                      f"escalate to {rule.to} unless {rule.until or 'closed'}")
+                      f"escalate to {rule.to} unless {stop}")
     return t
 
 
