@@ -94,7 +94,7 @@ class World:
         self.table = CaseTable()
         self.kinds = tuple(loaded.mix)
         self.runtimes = {k: Runtime(pb, epoch=sc.start) for k, pb in loaded.playbooks.items()}
-        lead = loaded.playbooks[self.kinds[0]]
+        lead = self.lead = loaded.playbooks[self.kinds[0]]
         emergency = EmergencyRuntime(lead, epoch=sc.start) if lead.emergency.levels else None
         self.policy = policy or make_policy(sc.policy, emergency)
         self.order = {k: tuple(pb.resources.priority) for k, pb in loaded.playbooks.items()}
@@ -243,7 +243,7 @@ class World:
                pool: StaffPool) -> None:
         now = self.env.now
         if self.version[cid] != version:  # moved on (a timer) while it waited for staff
-            pool.release()
+            pool.give_back()
             return
         self.log.add(now, ASSIGNED, cid, pool.index, self._state_index[kind][work.state],
                      now - asked)
@@ -400,15 +400,25 @@ class World:
                 if e.pool in (None, pool.name):
                     pool.overtime = True
         elif e.resource == "contractors":
-            for pool in self.pools.values():
-                if pool.spec.contractor and e.pool in (None, pool.name):
-                    delay = pool.spec.activation_delay.wall_minutes
-                    if delay:
-                        yield self.env.timeout(delay)
-                    pool.set_active(True)
+            pools = [p for p in self.pools.values() if p.spec.contractor and self._serves(p, e.pool)]
+            for pool in pools:
+                self.env.process(self._activate(pool))
         elif e.resource == "parts_transfer":
             for stock in self.stock.values():
                 stock.enable_transfers()
+
+    def _serves(self, pool: StaffPool, target: str | None) -> bool:
+        """Whether an unlock naming `target` (a playbook pool, or a scenario pool) covers it."""
+        if target is None or target == pool.name:
+            return True
+        playbook_pool = self.lead.resources.pools.get(target)
+        return playbook_pool is not None and playbook_pool.role in pool.spec.roles
+
+    def _activate(self, pool: StaffPool) -> Iterator[simpy.Event]:
+        delay = pool.spec.activation_delay.wall_minutes
+        if delay:
+            yield self.env.timeout(delay)
+        pool.set_active(True)
 
     def _revoke(self, e: Revoked) -> None:
         if e.resource == "overtime":

@@ -144,6 +144,12 @@ class StaffPool:
         self.busy -= 1
         self.dispatch()
 
+    def give_back(self) -> None:
+        """A job found it was no longer needed as it started: free the member without
+        dispatching (the dispatch loop that started it goes on to the next job)."""
+        self._account()
+        self.busy -= 1
+
 
 def request_role(queue: RoleQueue, key: Any, seq: int, job: Callable[[StaffPool], None]) -> None:
     """Start the job at once with a free member of a pool filling the role, or queue it."""

@@ -162,11 +162,11 @@ class MixEntry(_Strict):
     playbook: str
     """A bundled playbook name, or a file relative to the scenario."""
     share: float = Field(default=1.0, gt=0)
-    tiers: dict[Tier, float] = Field(default_factory=lambda: {
+    tiers: dict[Tier, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {
         Tier.VIP: 0.05, Tier.TIER1: 0.25, Tier.TIER2: 0.70})
     severity: Severity = Severity.MEDIUM
     products: list[Product] = Field(default_factory=list)
-    parts: dict[Name, float] = Field(default_factory=dict)
+    parts: dict[Name, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     """Override the probability that the playbook's work needs a part (sku -> p)."""
     region: str = ""
     events: dict[Name, DistributionField] = Field(default_factory=dict)
@@ -311,7 +311,7 @@ class Inject(_Strict):
 class Queue(_Strict):
     """A plain textbook queue: Poisson arrivals, one service stage, c servers (M/G/c)."""
 
-    arrival_rate: float
+    arrival_rate: Annotated[float, Field(gt=0)]
     service: DistributionField
     servers: int = Field(ge=1)
 

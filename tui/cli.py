@@ -15,6 +15,7 @@ from rich.console import Console
 from incidents.errors import IncidentsError
 from playbooks.errors import PlaybookError
 from simulation.errors import SimulationError
+from tui.calibrate_cmd import calibrate
 from tui.home import home
 from tui.playbook_cmd import playbook_app
 
@@ -30,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(playbook_app, name="playbook")
+app.command("calibrate")(calibrate)
 
 
 def _version() -> str:
