@@ -437,7 +437,7 @@ class TimeBase:
     additions; only working-time deadlines touch datetimes, behind a per-instance LRU cache.
     """
 
-    __slots__ = ("epoch", "calendar", "_epoch_utc", "_working_deadline")
+    __slots__ = ("epoch", "calendar", "_epoch_utc", "_working_deadline", "_fast")
     #: Trigger times are rounded to this many decimals of a minute (~60 us) for the cache key;
     #: finer than datetime's own microsecond resolution, coarse enough to absorb float noise.
     KEY_DIGITS = 6
@@ -447,6 +447,7 @@ class TimeBase:
         self.epoch = epoch
         self.calendar = calendar if calendar is not None else BusinessCalendar()
         self._working_deadline = lru_cache(maxsize=4096)(self._resolve_working)
+        self._fast = _FixedOffsetDays.for_calendar(self.calendar, self._epoch_utc)
 
     def to_datetime(self, minutes: float) -> datetime:
         """Simulator minutes -> aware datetime in the calendar's zone (what people read)."""
@@ -464,7 +465,100 @@ class TimeBase:
         factor = _WALL_FACTOR.get(duration.unit)
         if factor is not None:  # hot path: no datetime work at all
             return at_minutes + duration.amount * factor
+        if self._fast is not None:
+            quick = self._fast.deadline(at_minutes, duration)
+            if quick is not None:
+                return quick
         return self._working_deadline(round(at_minutes, self.KEY_DIGITS), duration)
 
     def _resolve_working(self, at_minutes: float, duration: Duration) -> float:
         return self.to_minutes(self.calendar.add(self.to_datetime(at_minutes), duration))
+
+
+class _FixedOffsetDays:
+    """Working-time deadlines in plain float minutes, for calendars whose zone never changes
+    its UTC offset (Asia/Shanghai, UTC...): each day's working intervals are computed once as
+    minutes since the epoch, so a deadline is a few comparisons instead of a datetime walk.
+
+    Exactly the semantics of `BusinessCalendar.add` (property-tested against it); fractional
+    working days, and zones with daylight saving time, go the slow, general way.
+    """
+
+    __slots__ = ("calendar", "epoch", "offset", "_days", "_targets")
+
+    def __init__(self, calendar: BusinessCalendar, epoch: datetime, offset: float) -> None:
+        self.calendar = calendar
+        self.epoch = epoch
+        self.offset = offset
+        """Minutes to add to epoch minutes to get local minutes since the epoch's local date."""
+        self._days: dict[int, tuple[tuple[float, float], ...]] = {}
+        self._targets: dict[tuple[int, int], tuple[int, float, float]] = {}
+
+    @classmethod
+    def for_calendar(cls, calendar: BusinessCalendar, epoch: datetime) -> _FixedOffsetDays | None:
+        zone = calendar.zone
+        offsets = {(epoch + timedelta(days=d)).astimezone(zone).utcoffset()
+                   for d in range(-400, 3 * 366, 15)}
+        if len(offsets) != 1:
+            return None  # daylight saving time: local days are not all 24 h long
+        local = epoch.astimezone(zone)
+        midnight_minutes = local.hour * 60 + local.minute + local.second / 60 + \
+            local.microsecond / 6e7
+        return cls(calendar, epoch, midnight_minutes)
+
+    def _day(self, index: int) -> tuple[tuple[float, float], ...]:
+        """Working intervals of local day `index` (0 = the epoch's local date), in minutes."""
+        found = self._days.get(index)
+        if found is None:
+            day = self.epoch.astimezone(self.calendar.zone).date() + timedelta(days=index)
+            found = tuple(((s - self.epoch).total_seconds() / 60.0,
+                           (e - self.epoch).total_seconds() / 60.0)
+                          for s, e in self.calendar._day(day))
+            self._days[index] = found
+        return found
+
+    def _next_start(self, t: float) -> tuple[int, float] | None:
+        """(day index, minute) of the first working instant at or after t."""
+        index = int((t + self.offset) // 1440)
+        for i in range(index, index + _MAX_IDLE_DAYS):
+            for s, e in self._day(i):
+                if e > t:
+                    return i, max(s, t)
+        return None
+
+    def deadline(self, t: float, duration: Duration) -> float | None:
+        if duration.amount == 0:
+            return t
+        if duration.unit == "working_hours":
+            left = duration.amount * 60.0
+            index = int((t + self.offset) // 1440)
+            for i in range(index, index + _MAX_IDLE_DAYS):
+                for s, e in self._day(i):
+                    if e <= t:
+                        continue
+                    s = max(s, t)
+                    if left <= e - s:
+                        return s + left
+                    left -= e - s
+            return None
+        whole = int(duration.amount)
+        if duration.amount != whole:
+            return None  # fractional working days: the general way
+        start = self._next_start(t)
+        if start is None:
+            return None
+        day, at = start
+        target = self._targets.get((day, whole))
+        if target is None:
+            j, steps = day, 0
+            while steps < whole:
+                j += 1
+                if self._day(j):
+                    steps += 1
+                elif j - day > _MAX_IDLE_DAYS + whole:
+                    return None
+            intervals = self._day(j)
+            target = (j - day, intervals[0][0], intervals[-1][1])
+            self._targets[(day, whole)] = target
+        shift, lo, hi = target
+        return min(max(at + shift * 1440.0, lo), hi)
