@@ -14,9 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from simulation.calibrated_scenario import calibrated_scenario, write_scenario
 from simulation.calibrate import POISSON_SIGMAS, Calibration, write_fragment
 from simulation.calibrate import calibrate as fit_log
 from simulation.errors import SimulationError
+from simulation.loader import load_scenario
 
 __all__ = ["calibrate"]
 
@@ -27,7 +29,13 @@ HEAT = ("grey50", "blue", "cyan", "green", "yellow", "bold red")
 def calibrate(
     events: Path = typer.Argument(..., help="Event log: CSV, or a .zip/.gz holding one CSV."),
     out: Path = typer.Option(Path("calibrated.yaml"), "--out", "-o",
-                             help="Where to write the scenario fragment (YAML)."),
+                             help="Where to write the calibrated scenario (YAML)."),
+    base: str = typer.Option("normal-week", "--base",
+                             help="Scenario whose mix, staffing and parts the result keeps."),
+    replay: bool = typer.Option(False, "--replay",
+                                help="Replay the busiest week's arrivals instead of the fit."),
+    fragment: Path | None = typer.Option(None, "--fragment",
+                                         help="Also write the bare demand fragment here."),
     opened: str = typer.Option("opened_at", "--opened", help="Column of opening times."),
     resolved: str = typer.Option("resolved_at", "--resolved",
                                  help="Column of resolution times."),
@@ -36,7 +44,11 @@ def calibrate(
     fmt: str = typer.Option("%d/%m/%Y %H:%M", "--format",
                             help="strptime pattern of the times, or 'iso', or 'epoch'."),
 ) -> None:
-    """Fit arrivals by hour and weekday, surges and resolve times; write a scenario fragment."""
+    """Fit arrivals by hour and weekday, surges and resolve times; write a runnable scenario.
+
+    The scenario keeps the --base scenario's mix, staffing and parts, starts on the log's
+    busiest week and runs for 7 days: `muster simulate calibrated.yaml` runs it.
+    """
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -46,12 +58,18 @@ def calibrate(
         for warning in cal.warnings:
             err.print(str(warning), markup=False)
         show(cal, console)
-        written = write_fragment(cal, out)
+        if fragment is not None:
+            err.print(f"wrote {write_fragment(cal, fragment)}", markup=False)
+        data = calibrated_scenario(cal, base, events, replay=replay, opened=opened,
+                                   id_column=id_column or None, fmt=fmt,
+                                   out_dir=out.parent)
+        written = write_scenario(data, out)
+        load_scenario(written)  # what we wrote must load
     except SimulationError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err.print(line, markup=False)
         raise typer.Exit(2) from None
-    err.print(f"wrote {written}", markup=False)
+    err.print(f"wrote {written}; run it with: muster simulate {written}", markup=False)
 
 
 def show(cal: Calibration, console: Console) -> None:
