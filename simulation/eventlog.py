@@ -19,7 +19,7 @@ import numpy as np
 __all__ = ["EventLog", "KINDS", "Names", "CaseTable"]
 
 KINDS = (
-    "opened",        # case; a=mix kind, b=tier
+    "opened",        # case; a=mix kind (name), b=tier (0 VIP, 1 tier1, 2 tier2)
     "state",         # case; a=state, b=trigger
     "assigned",      # case; a=pool, b=state, x=minutes waited for staff
     "work_done",     # case; a=pool, b=state, x=minutes of work

@@ -196,7 +196,7 @@ class World:
         self.version.append(0)
         kind_index = self.kind_index[kind]
         self.table.add(kind_index, TIER_INDEX[tier], now)
-        self.log.add(now, OPENED, cid, kind_index, TIER_INDEX[tier])
+        self.log.add(now, OPENED, cid, self.names(kind), TIER_INDEX[tier])
         self.arrival_times.append(now)
         self.open_count += 1
         if origin >= 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -62,13 +63,11 @@ def _worker(source: Path | LoadedScenario, seed: int) -> dict[str, Any]:
     return compute(run(loaded, seed))
 
 
-_CACHE: dict[Path, LoadedScenario] = {}  # per worker process: load each scenario once
-
-
+@cache
 def _cached(path: Path) -> LoadedScenario:
-    if path not in _CACHE:
-        _CACHE[path] = load_scenario(path)
-    return _CACHE[path]
+    """The scenario at `path`, loaded once per worker process (workers are fresh per call
+    of `replicate`, so an edited file is read again next time)."""
+    return load_scenario(path)
 
 
 def replicate(loaded: LoadedScenario, seed: int, reps: int, *, workers: int = 1,

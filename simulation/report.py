@@ -151,7 +151,7 @@ def _simulated(loaded: LoadedScenario, summary: dict[str, Any]) -> list[str]:
                 "demand_spike": f"demand x{i.factor:g}", "crm_outage": f"CRM outage (work "
                 f"x{i.slowdown:g} slower)"}[i.kind]
         lines.append(f"- Inject at {i.at}: {what}" + (f" for {i.duration}" if
-                     i.duration.wall_minutes else "") + (f" ({i.note})" if i.note else ""))
+                     i.duration.amount else "") + (f" ({i.note})" if i.note else ""))
     lines.append(f"- Decision policy: {sc.policy}; {_reps(summary)} independent replications.")
     lines.append("")
     rows = []
@@ -283,7 +283,8 @@ def _operations(loaded: LoadedScenario, summary: dict[str, Any]) -> list[str]:
     esc = summary["escalations"]
     out += ["## Escalations", ""]
     out += _table(["raised to level", "escalations per replication"],
-                  [[lv, _num(c, 1)] for lv, c in esc["by_level"].items()])
+                  [[lv, _num(c, 1)] for lv, c in esc["by_level"].items()]) \
+        if esc["by_level"] else ["No escalation levels in these playbooks.", ""]
     em = summary["emergency"]
     out += ["## Emergency levels", ""]
     out += _table(["level", "time at level per replication"],

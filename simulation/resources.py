@@ -262,14 +262,17 @@ class Stock:
 
     def receive(self, qty: int) -> None:
         self.on_hand += qty
-        self.log.add(self.env.now, _STOCK, -1, self.index, qty, float(self.on_hand))
+        served: list[Callable[[], None]] = []
         while self.backorders and self.on_hand >= self.backorders[0][0]:
             need, filled = self.backorders.popleft()
             self.on_hand -= need
             self.backordered -= need
             self.consumed_units += need
-            filled()
+            served.append(filled)
+        self.log.add(self.env.now, _STOCK, -1, self.index, qty, float(self.on_hand))
         self._track_out()
+        for filled in served:  # resume the waiting cases once the shelf is accounted for
+            filled()
 
     def lose(self, qty: int) -> None:
         """Units lost from the shelf (damage, theft, a failed batch)."""

@@ -257,13 +257,40 @@ def cli() -> typer.Typer:
 
 
 def test_command_prints_tables_and_writes_the_fragment(tmp_path: Path) -> None:
-    out = tmp_path / "frag.yaml"
-    result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--out", str(out)])
+    out, frag = tmp_path / "calibrated.yaml", tmp_path / "frag.yaml"
+    result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--out", str(out),
+                                        "--fragment", str(frag)])
     assert result.exit_code == 0, result.output
     for text in ("base rate", "Mon", "Surges", "Busiest week: 2016-03-02",
                  "lognormal (kept)", f"wrote {out}"):
         assert text in result.output
-    assert yaml.safe_load(out.read_text(encoding="utf-8"))["calibration"]["incidents"] == 3931
+    assert yaml.safe_load(frag.read_text(encoding="utf-8"))["calibration"]["incidents"] == 3931
+    from simulation.loader import load_scenario
+    loaded = load_scenario(out)
+    assert loaded.scenario.start.date().isoformat() == "2016-03-02"
+    assert loaded.scenario.demand.base_rate > 0 and loaded.scenario.demand.replay is None
+
+
+def test_replayed_scenario_reproduces_the_log_day_by_day(tmp_path: Path) -> None:
+    import csv
+    from datetime import datetime
+
+    import numpy as np
+
+    from simulation.loader import load_scenario
+    out = tmp_path / "replay.yaml"
+    result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--out", str(out),
+                                        "--replay"])
+    assert result.exit_code == 0, result.output
+    loaded = load_scenario(out)
+    replayed = np.histogram(loaded.replay, np.arange(0, 8 * 1440, 1440))[0]
+    with EXCERPT.open(encoding="utf-8") as fh:
+        opened = {row["number"]: datetime.strptime(row["opened_at"], "%d/%m/%Y %H:%M")
+                  for row in csv.DictReader(fh)}
+    start = datetime(2016, 3, 2)
+    real = [sum(1 for t in opened.values() if 0 <= (t - start).total_seconds() / 86400 - d < 1)
+            for d in range(7)]
+    assert replayed.tolist() == real
 
 
 def test_command_bad_column_exits_2_with_a_located_line(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from playbooks.errors import PlaybookError
 from simulation.errors import SimulationError
 from tui.calibrate_cmd import calibrate
 from tui.home import home
+from tui.simulate_cmd import simulate
 from tui.playbook_cmd import playbook_app
 
 __all__ = ["app", "main"]
@@ -31,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(playbook_app, name="playbook")
+app.command("simulate")(simulate)
 app.command("calibrate")(calibrate)
 
 

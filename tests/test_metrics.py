@@ -1,0 +1,312 @@
+"""Metrics of one replication (`simulation.metrics`) and their summary over replications
+(`simulation.replications`).
+
+The metric tests build a small event log and case table by hand, so every expected number is
+worked out here from the events themselves, never read back from the code under test. The
+replication tests run a tiny textbook queue to check that seeds, not worker counts, decide
+the results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from incidents.model import Tier
+from simulation.eventlog import CaseTable, EventLog
+from simulation.loader import scenario_from_text
+from simulation.metrics import STOCK_POINTS, compute, stats
+from simulation.model import Results, run
+from simulation.replications import replicate, replication_seeds, summarise, t_quantile
+from simulation.scenario import Costs
+
+C = EventLog.code
+VIP, TIER1, TIER2 = 0, 1, 2
+
+
+def hand_results() -> Results:
+    """Five cases (case 0 opened during the warmup), with every kind of event metrics read.
+
+    warmup 10, horizon 100, end 200. Counted cases:
+      1 VIP   opened 20, closed  80: acknowledged on time after 10 min
+      2 VIP   opened 30, closed 130: acknowledgement breached at 45, met late after 30 min
+      3 tier1 opened 40, still open: acknowledgement breached at 60, never met
+      4 tier2 opened 50, closed 150: acknowledged on time after 20 min
+    Case 0 (VIP, opened 0) meets, breaches, escalates, is owed messages and complains: none
+    of it may count.
+    """
+    log, cases = EventLog(), CaseTable()
+    n = log.names
+    ack, resolve = n("acknowledge"), n("resolve")
+    sup, reg, front = n("supervisor"), n("regional_centre"), n("front_line")
+    ack_msg, brief = n("ack"), n("briefing")
+    customer, management = n("customer"), n("management")
+    sku = n("HINGE-01")
+    normal, iv = n("normal"), n("IV")
+    desk = n("desk")
+    for tier, opened, closed in ((VIP, 0, 90), (VIP, 20, 80), (VIP, 30, 130),
+                                 (TIER1, 40, None), (TIER2, 50, 150)):
+        cid = cases.add(0, tier, opened)
+        log.add(opened, C("opened"), cid, 0, tier)
+        if closed is not None:
+            cases.closed[cid] = closed
+    ev = [
+        (5, "milestone", 0, ack, 1, 5.0), (8, "breach", 0, resolve, 0, 8.0),
+        (30, "milestone", 1, ack, 1, 10.0),
+        (45, "breach", 2, ack, 0, 45.0), (60, "milestone", 2, ack, 0, 30.0),
+        (60, "breach", 3, ack, 0, 60.0),
+        (70, "milestone", 4, ack, 1, 20.0),
+        (2, "assigned", 0, desk, ack, 99.0), (35, "assigned", 1, desk, ack, 5.0),
+        (50, "assigned", 2, desk, ack, 15.0),
+        (6, "escalated", 0, sup, front, 0.0), (31, "escalated", 1, sup, front, 0.0),
+        (46, "escalated", 2, sup, front, 0.0), (90, "escalated", 2, reg, sup, 0.0),
+        (3, "message_owed", 0, ack_msg, customer, 33.0),
+        (25, "message_owed", 1, ack_msg, customer, 55.0),
+        (35, "message_owed", 2, ack_msg, customer, 65.0),
+        (50, "message_owed", -1, brief, management, 170.0),
+        (40, "message_sent", 1, ack_msg, 1, 55.0), (70, "message_sent", 2, ack_msg, 0, 65.0),
+        (100, "message_sent", -1, brief, 1, 170.0), (20, "message_sent", 0, ack_msg, 1, 33.0),
+        (4, "complaint", 0, 3, 0, 0.0), (50, "complaint", 4, 3, 0, 0.0),
+        (10, "stock", -1, sku, -2, 1.0), (20, "stock", -1, sku, -1, 0.0),
+        (45, "stock", -1, sku, 5, 5.0),  # a receipt, logged before it fills a backorder of 2
+        (45, "parts_wait", 2, sku, 2, 20.0), (60, "stock", -1, sku, -1, 2.0),
+        (50, "level", -1, iv, normal, 0.0), (120, "level", -1, normal, iv, 0.0),
+        (60, "signal", -1, 3, 2, 0.0), (120, "signal", -1, 2, 1, 0.0),
+        (180, "signal", -1, 1, 0, 0.0),
+    ]
+    for t, kind, case, a, b, x in sorted(ev, key=lambda e: e[0]):
+        log.add(t, C(kind), case, a, b, x)
+    scenario = SimpleNamespace(name="hand", costs=Costs(
+        overtime_premium=0.5, contractor_rate=50.0,
+        sla_penalty={Tier.VIP: 100.0, Tier.TIER1: 10.0}))
+    return Results(
+        scenario=SimpleNamespace(scenario=scenario, playbooks={}), seed=7, log=log,
+        cases=cases, kinds=("repair",),
+        pools={"desk": {"busy_minutes": 300.0, "capacity_minutes": 400.0,
+                        "overtime_minutes": 60.0, "wage_per_hour": 20.0, "contractor": 0.0},
+               "temps": {"busy_minutes": 0.0, "capacity_minutes": 120.0,
+                         "overtime_minutes": 0.0, "wage_per_hour": 0.0, "contractor": 1.0}},
+        stock={"HINGE-01": {"demand_units": 10, "filled_units": 8, "consumed_units": 9,
+                            "out_minutes": 25.0, "on_hand": 2, "transfers": 1,
+                            "transfer_cost": 40.0, "unit_cost": 5.0, "initial": 3,
+                            "reorder_point": 1.0}},
+        horizon=100.0, end=200.0, warmup=10.0, arrivals=5, open_at_end=1)
+
+
+@pytest.fixture(scope="module")
+def m() -> dict:
+    return compute(hand_results())
+
+
+def test_sla_attainment_counts_on_time_against_failed(m: dict) -> None:
+    vip = m["sla"]["VIP"]["acknowledge"]
+    assert (vip["on_time"], vip["failed"], vip["breached"], vip["judged"]) == (1, 1, 1, 2)
+    assert vip["attainment"] == pytest.approx(0.5)
+    assert m["sla"]["tier1"]["acknowledge"]["attainment"] == 0.0  # breached, never met
+    assert m["sla"]["tier2"]["acknowledge"]["attainment"] == 1.0
+
+
+def test_warmup_cases_are_not_judged(m: dict) -> None:
+    # Case 0's resolve breach is the only resolve event: nothing is left to judge.
+    resolve = m["sla"]["VIP"]["resolve"]
+    assert (resolve["judged"], resolve["breached"], resolve["attainment"]) == (0, 0, None)
+
+
+def test_time_to_milestone_statistics(m: dict) -> None:
+    # VIP acknowledgements after 10 and 30 minutes; numpy's linear percentiles.
+    assert m["times"]["VIP"]["acknowledge"] == {"n": 2, "mean": 20.0, "p50": 20.0,
+                                                "p90": 28.0, "p95": 29.0}
+    assert m["times"]["tier1"]["acknowledge"]["n"] == 0
+
+
+def test_stats_of_an_empty_sample_are_none() -> None:
+    assert stats(np.array([])) == {"n": 0, "mean": None, "p50": None, "p90": None, "p95": None}
+
+
+def test_incident_counts_and_littles_law(m: dict) -> None:
+    inc = m["incidents"]
+    assert (inc["opened"], inc["closed"], inc["open_at_end"]) == (4, 3, 1)
+    assert inc["mean_time_in_system"] == pytest.approx((60 + 100 + 100) / 3)
+    # Time in the window [10, 200]: 60 + 100 + 160 (open until the end) + 100 = 420.
+    assert inc["mean_number_in_system"] == pytest.approx(420 / 190)
+    assert inc["arrival_rate_per_minute"] == pytest.approx(4 / 190)
+    assert inc["mean_time_in_window"] == pytest.approx(105.0)
+    assert inc["little_lambda_w"] == pytest.approx(inc["mean_number_in_system"])
+    assert inc["mean_number_in_system_sampled"] == pytest.approx(2.0)  # (3 + 2 + 1) / 3
+    assert (inc["staff_wait"]["n"], inc["staff_wait"]["mean"]) == (2, 10.0)  # not case 0's 99
+
+
+def test_backlog_series_from_signals(m: dict) -> None:
+    assert m["backlog"] == {"minute": [60.0, 120.0, 180.0], "open": [3, 2, 1],
+                            "arrivals": [2, 1, 0], "arrivals_per_hour": [2.0, 1.0, 0.0]}
+
+
+def test_utilisation(m: dict) -> None:
+    assert m["utilisation"]["desk"]["utilisation"] == pytest.approx(0.75)
+    assert m["utilisation"]["temps"]["utilisation"] == 0.0
+
+
+def test_stock_fill_rate_and_level_rebuilt_from_movements(m: dict) -> None:
+    s = m["stock"]["HINGE-01"]
+    assert s["fill_rate"] == pytest.approx(0.8)
+    assert s["out_minutes"] == 25.0
+    # 3 -2 -> 1, -1 -> 0, +5 then 2 to a backorder -> 3, -1 -> 2 (the end total).
+    assert s["series"] == {"minute": [0.0, 10.0, 20.0, 45.0, 60.0],
+                           "on_hand": [3.0, 1.0, 0.0, 3.0, 2.0]}
+    assert s["series"]["on_hand"][-1] == s["on_hand_end"]
+
+
+def test_long_stock_series_keep_their_dips() -> None:
+    r = hand_results()
+    code = r.log.names("HINGE-01")
+    level = 2  # where the hand-built movements leave it
+    for i in range(3 * STOCK_POINTS):  # alternately out and back, every 0.03 minutes
+        step = -level if i % 2 == 0 else 3
+        level += step
+        r.log.add(100 + i * 0.03, C("stock"), -1, code, step, float(level))
+    series = compute(r)["stock"]["HINGE-01"]["series"]
+    assert len(series["minute"]) <= STOCK_POINTS
+    assert min(series["on_hand"][1:]) == 0.0  # the stock-outs survive the reduction
+
+
+def test_escalations_by_level(m: dict) -> None:
+    assert m["escalations"] == {"by_level": {"supervisor": 2, "regional_centre": 1},
+                                "total": 3, "cases": 2}
+
+
+def test_emergency_timeline(m: dict) -> None:
+    em = m["emergency"]
+    assert em["timeline"] == [{"minute": 50.0, "level": "IV"},
+                              {"minute": 120.0, "level": "normal"}]
+    assert (em["changes"], em["max_level"], em["max_rank"]) == (2, "IV", 1)
+    assert em["minutes_at_level"] == {"normal": 50.0 + 80.0, "IV": 70.0}
+
+
+def test_communications_per_audience(m: dict) -> None:
+    com = m["communications"]
+    assert (com["owed"], com["sent"], com["on_time"]) == (3, 3, 2)
+    assert com["on_time_share"] == pytest.approx(2 / 3)
+    assert com["by_audience"]["customer"] == {"owed": 2, "sent": 2, "on_time": 1,
+                                              "on_time_share": 0.5}
+    assert com["by_audience"]["management"]["on_time_share"] == 1.0
+
+
+def test_complaints(m: dict) -> None:
+    assert m["complaints"] == {"generated": 1, "per_1000_incidents": 250.0}
+
+
+def test_costs(m: dict) -> None:
+    c = m["costs"]
+    assert c["wages"] == pytest.approx((400 - 60) / 60 * 20)  # overtime not paid twice
+    assert c["overtime"] == pytest.approx(60 / 60 * 20 * 1.5)
+    assert c["contractors"] == pytest.approx(120 / 60 * 50)
+    assert c["parts"] == pytest.approx(9 * 5.0)
+    assert c["transfers"] == pytest.approx(40.0)
+    assert c["sla_penalties_by_tier"] == {"VIP": 100.0, "tier1": 10.0, "tier2": 0.0}
+    assert c["total"] == pytest.approx(340 / 3 + 30 + 100 + 45 + 40 + 110)
+
+
+def test_metrics_are_json(m: dict) -> None:
+    assert json.loads(json.dumps(m, allow_nan=False)) == m
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+def test_t_quantiles() -> None:
+    assert t_quantile(1) == 12.706
+    assert t_quantile(4) == 2.776
+    assert t_quantile(29) == 2.045
+    assert t_quantile(30) == 1.96
+
+
+def test_summarise_mean_sd_and_confidence_interval() -> None:
+    runs = [{"a": {"x": v, "label": f"r{v}", "series": [v, v]}} for v in (1, 2, 3, 4)]
+    s = summarise(runs)
+    sd = math.sqrt(((1.5 ** 2) * 2 + (0.5 ** 2) * 2) / 3)
+    assert s["a"]["x"]["mean"] == 2.5
+    assert s["a"]["x"]["sd"] == pytest.approx(sd)
+    assert s["a"]["x"]["half_width"] == pytest.approx(3.182 * sd / 2)
+    assert s["a"]["x"]["values"] == [1.0, 2.0, 3.0, 4.0]
+    assert s["a"]["label"] == "r1" and s["a"]["series"] == [1, 1]  # kept from replication 1
+
+
+def test_summarise_uses_normal_quantile_from_30_values() -> None:
+    s = summarise([{"x": float(v)} for v in range(31)])
+    assert s["x"]["half_width"] == pytest.approx(1.96 * s["x"]["sd"] / math.sqrt(31))
+
+
+def test_summarise_skips_undefined_values() -> None:
+    s = summarise([{"x": None}, {"x": 0.5}, {"x": 1.0}, {}])
+    assert (s["x"]["n"], s["x"]["mean"]) == (2, 0.75)
+    assert s["x"]["values"] == [None, 0.5, 1.0, None]
+    one = summarise([{"x": 0.5}])["x"]
+    assert (one["mean"], one["sd"], one["half_width"]) == (0.5, None, None)
+
+
+# -- replications ------------------------------------------------------------------------------
+
+QUEUE = textwrap.dedent("""\
+    muster: 1
+    name: tiny-queue
+    horizon: 2d
+    drain: 6h
+    warmup: 2h
+    queue: {arrival_rate: 5/h, service: {exponential: 10m}, servers: 1}
+    """)
+
+
+def test_replication_seeds_are_spawned_and_distinct() -> None:
+    seeds = replication_seeds(3, 4)
+    assert seeds == replication_seeds(3, 4) and len(set(seeds)) == 4
+    assert seeds[:2] == replication_seeds(3, 2)  # more replications extend, never reshuffle
+    assert seeds[0] == int(np.random.SeedSequence(3).spawn(4)[0].generate_state(1)[0])
+
+
+def test_replicate_is_the_same_with_one_or_two_workers() -> None:
+    loaded = scenario_from_text(QUEUE)
+    calls: list[tuple[int, int]] = []
+    one = replicate(loaded, 11, 3, workers=1, progress=lambda d, t: calls.append((d, t)))
+    two = replicate(loaded, 11, 3, workers=2)
+    assert one.summary == two.summary
+    assert [m["run"]["seed"] for m in one.metrics] == list(replication_seeds(11, 3))
+    assert calls[-1] == (3, 3)
+    arrivals = one.summary["run"]["arrivals"]["values"]
+    assert len(set(arrivals)) > 1  # the replications are not copies of one run
+    other = replicate(loaded, 12, 3)
+    assert other.summary["run"]["arrivals"]["values"] != arrivals
+
+
+def test_real_run_is_consistent() -> None:
+    """On a real run: Little's law holds, the rebuilt stock level ends at the stock total,
+    and nothing judged exceeds what was opened."""
+    loaded = scenario_from_text(textwrap.dedent("""\
+        muster: 1
+        name: tiny-repair
+        horizon: 1d
+        drain: 12h
+        warmup: 1h
+        demand: {base_rate: 4/h}
+        mix:
+          repair: {playbook: standard-repair}
+        staffing:
+          desk: {roles: [agent], headcount: 2, wage_per_hour: 30}
+          techs: {roles: [technician], headcount: 2, wage_per_hour: 45}
+        parts:
+          HINGE-01: {initial: 2, policy: {type: sS, s: 1, S: 4}, lead_time: 6h}
+          BOARD-03: {initial: 1, policy: {type: sQ, s: 0, Q: 3}, lead_time: 4h}
+        """))
+    results = run(loaded, 5)
+    m = compute(results)
+    inc = m["incidents"]
+    assert inc["little_lambda_w"] == pytest.approx(inc["mean_number_in_system"])
+    for sku, s in m["stock"].items():
+        assert s["series"]["on_hand"][-1] == results.stock[sku]["on_hand"], sku
+        assert min(s["series"]["on_hand"]) >= 0, sku
+    for tier in m["sla"].values():
+        for cell in tier.values():
+            assert cell["judged"] <= inc["opened"]
