@@ -32,10 +32,11 @@ def home(console: Console) -> None:
     console.print(table)
     console.print(
         "\nTry:\n"
-        "  muster simulate                            a normal week, with report and plots\n"
-        "  muster simulate defective-batch-surge      a 3x surge for two weeks\n"
-        "  muster playbook show standard-repair       states, transitions, timers, messages\n"
-        "  muster playbook graph standard-repair      a state diagram (mermaid or dot)\n"
-        "  muster playbook lint my-playbook.yaml      check your own playbook\n"
-        "  muster --help                              everything else",
+        "  muster simulate                         a normal week: report and plots\n"
+        "  muster simulate defective-batch-surge   a 3x surge for two weeks\n"
+        "  muster calibrate EVENTS.csv             a scenario from your ticket log\n"
+        "  muster playbook show standard-repair    states, transitions, timers\n"
+        "  muster playbook graph standard-repair   a state diagram (mermaid, dot)\n"
+        "  muster playbook lint my-playbook.yaml   check your own playbook\n"
+        "  muster --help                           everything else",
         highlight=False)
