@@ -22,6 +22,7 @@ from incidents.errors import IncidentsError
 
 __all__ = [
     "Diagnostic",
+    "DiagnosticError",
     "Document",
     "SourceError",
     "MAX_BYTES",
@@ -51,12 +52,24 @@ class Diagnostic:
         return f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
 
 
-class SourceError(IncidentsError):
-    """A file could not be read as a document at all; carries its diagnostics."""
+class DiagnosticError(ValueError):
+    """An error that carries located diagnostics (or a plain message), one line each.
 
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics = diagnostics
-        super().__init__("\n".join(str(d) for d in diagnostics))
+    Each package keeps its own base exception (PlaybookError, SimulationError) derived from
+    this one, so the CLI boundary prints any of them the same way.
+    """
+
+    def __init__(self, diagnostics: list[Diagnostic] | str) -> None:
+        if isinstance(diagnostics, str):
+            self.diagnostics: list[Diagnostic] = []
+            super().__init__(diagnostics)
+        else:
+            self.diagnostics = diagnostics
+            super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class SourceError(DiagnosticError, IncidentsError):
+    """A file could not be read as a document at all; carries its diagnostics."""
 
 
 @dataclass(slots=True)
