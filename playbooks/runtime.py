@@ -146,6 +146,7 @@ class Runtime:
         self.levels: tuple[str, ...] = self.plan.levels
         self._level_index = {name: i for i, name in enumerate(self.levels)}
         self.final = frozenset(n for n, p in self.plan.states.items() if p.final)
+        self._opened = Transitioned("open", None, self.plan.initial)
         self.table = {n: {t: tuple((r.pred, r.dest) for r in routes)
                           for t, routes in p.routes.items()}
                       for n, p in self.plan.states.items()}
@@ -170,7 +171,7 @@ class Runtime:
         case = tuple.__new__(Case, (incident, plan.initial, 0, at, at, _EMPTY, _EMPTY,
                                     frozenset(), frozenset(), False))
         tx = _Tx(case, at, plan.cancels)
-        tx.effects.append(Transitioned("open", None, plan.initial))
+        tx.effects.append(self._opened)
         deadline = self.timebase.deadline
         for ms, target in plan.sla[incident.tier]:
             tx.arm(f"sla:{ms}", deadline(at, target))

@@ -120,6 +120,8 @@ class World:
                           for k, pb in loaded.playbooks.items()}
         self._events = {k: self._scheduled_events(k) for k in self.kinds}
         self.part_p = {k: dict(e.parts) for k, e in loaded.mix.items()}
+        self._codes: dict[int, tuple] = {}
+        """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
         self.kind_index = {k: i for i, k in enumerate(self.kinds)}
         self.templates = {k: Incident.model_construct(
             id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
@@ -245,20 +247,19 @@ class World:
         if self.version[cid] != version:  # moved on (a timer) while it waited for staff
             pool.give_back()
             return
-        self.log.add(now, ASSIGNED, cid, pool.index, self._state_index[kind][work.state],
-                     now - asked)
+        state = self._state_index[kind][work.state]
+        self.log.add(now, ASSIGNED, cid, pool.index, state, now - asked)
         minutes = work.duration.sample(self.rng)
         if now < self.slowdown_until:
             minutes *= self.slowdown
         self.env.timeout(minutes).callbacks.append(
-            partial(self._done, cid, kind, work, version, pool, minutes))
+            partial(self._done, cid, kind, state, version, pool, minutes))
 
-    def _done(self, cid: int, kind: str, work: WorkRequested, version: int, pool: StaffPool,
+    def _done(self, cid: int, kind: str, state: int, version: int, pool: StaffPool,
               minutes: float, _: simpy.Event) -> None:
         pool.release()
         now = self.env.now
-        self.log.add(now, WORK_DONE, cid, pool.index, self._state_index[kind][work.state],
-                     minutes)
+        self.log.add(now, WORK_DONE, cid, pool.index, state, minutes)
         case = self.cases[cid]
         if self.version[cid] != version or case.closed:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
@@ -282,8 +283,13 @@ class World:
             t = type(e)
             if t is Transitioned:
                 self.version[cid] += 1  # work in progress for the old state is now moot
-                log.add(now, STATE, cid, self._state_index[kind][e.dest], self.names(e.trigger))
-                events = self._events[kind].get(e.dest)
+                codes = self._codes.get(id(e))
+                if codes is None:  # effects are prebuilt and long-lived: code each once
+                    codes = self._codes[id(e)] = (e, self._state_index[kind][e.dest],
+                                                  self.names(e.trigger),
+                                                  self._events[kind].get(e.dest))
+                _, dest, trig, events = codes
+                log.add(now, STATE, cid, dest, trig)
                 if events:
                     for trigger, delay in events:
                         self._schedule_event(cid, trigger, now + delay.sample(self.rng))

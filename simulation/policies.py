@@ -31,6 +31,10 @@ class Policy(Protocol):
         """Decide on the operation-wide level; effects (LevelChanged, Unlocked, ...)."""
 
 
+_DEFAULT_ORDER = ("tier", "deadline")
+_INF = float("inf")
+
+
 def _deadline(case: Case) -> float:
     best = float("inf")
     for key, due in case.timers.items():
@@ -41,6 +45,8 @@ def _deadline(case: Case) -> float:
 
 def base_priority(case: Case, order: tuple[str, ...]) -> tuple:
     """The playbook's priority rules: tier, then earliest SLA deadline, and so on."""
+    if order == _DEFAULT_ORDER:  # the common rule, without the general loop
+        return (TIER_RANK[case.incident.tier], _deadline(case) if case.timers else _INF)
     key: list[float] = []
     for rule in order:
         if rule == "tier":
