@@ -30,6 +30,7 @@ __all__ = [
     "parse_document",
     "diagnostics_from_validation",
     "suggest",
+    "resolve_bundled",
 ]
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -282,6 +283,25 @@ def load_document(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Document:
         raise SourceError([Diagnostic(name, line, 1, "error",
                                       "the file is not valid UTF-8 text")]) from None
     return parse_document(text, name)
+
+
+def resolve_bundled(name_or_path: str | Path, folder: Path, what: str) -> Path:
+    """A path as given, or the bundled file of that name in `folder` (`standard-repair`).
+
+    Anything that looks like a path (exists, ends in .yaml/.yml, has a slash) is returned as
+    it is, so a missing file gets the loader's own "no such file" message with its name.
+    """
+    path = Path(name_or_path)
+    if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in str(name_or_path):
+        return path
+    candidate = folder / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    raise DiagnosticError([Diagnostic(
+        str(name_or_path), 1, 1, "error",
+        f"no such file or bundled {what}{suggest(str(name_or_path), names)}; "
+        f"bundled: {', '.join(names)}")])
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from incidents.source import Diagnostic, Document, SourceError, diagnostics_from_validation
-from incidents.source import load_document, suggest
+from incidents.source import DiagnosticError, load_document, resolve_bundled
 from playbooks.errors import PlaybookError
 from playbooks.lint import semantic_diagnostics
 from playbooks.schema import Playbook
@@ -66,13 +66,7 @@ def library_files() -> list[Path]:
 
 def resolve_playbook(name_or_path: str | Path) -> Path:
     """A path as given, or the bundled playbook of that name (`standard-repair`)."""
-    path = Path(name_or_path)
-    if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in str(name_or_path):
-        return path
-    candidate = library_dir() / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
-    names = [p.stem for p in library_files()]
-    raise PlaybookError([Diagnostic(str(name_or_path), 1, 1, "error",
-                                    f"no such file or bundled playbook{suggest(str(name_or_path), names)}; "
-                                    f"bundled: {', '.join(names)}")])
+    try:
+        return resolve_bundled(name_or_path, library_dir(), "playbook")
+    except DiagnosticError as exc:
+        raise PlaybookError(exc.diagnostics) from None

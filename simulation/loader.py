@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from incidents.model import Tier
 from incidents.sla import BusinessCalendar
-from incidents.source import (Diagnostic, Document, SourceError, load_document,
-                              parse_document, suggest)
+from incidents.source import (Diagnostic, DiagnosticError, Document, SourceError,
+                              load_document, parse_document, resolve_bundled)
 from playbooks.schema import Playbook
 from simulation.errors import SimulationError
 from simulation.scenario import MixEntry, PoolSpec, Queue, Replay, Scenario
@@ -100,17 +100,10 @@ def bundled_scenarios() -> list[Path]:
 
 def resolve_scenario(name_or_path: str | Path) -> Path:
     """A path as given, or the bundled scenario of that name (`normal-week`)."""
-    path = Path(name_or_path)
-    if path.exists() or path.suffix in {".yaml", ".yml"} or "/" in str(name_or_path):
-        return path
-    candidate = scenarios_dir() / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
-    names = [p.stem for p in bundled_scenarios()]
-    raise SimulationError([Diagnostic(
-        str(name_or_path), 1, 1, "error",
-        f"no such file or bundled scenario{suggest(str(name_or_path), names)}; "
-        f"bundled: {', '.join(names)}")])
+    try:
+        return resolve_bundled(name_or_path, scenarios_dir(), "scenario")
+    except DiagnosticError as exc:
+        raise SimulationError(exc.diagnostics) from None
 
 
 # -- loading ---------------------------------------------------------------------------------

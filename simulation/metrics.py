@@ -225,7 +225,6 @@ def _sla(results: Results, log: _Log, cases: dict[str, np.ndarray],
 def _times(results: Results, log: _Log, cases: dict[str, np.ndarray],
            met: dict[str, np.ndarray]) -> dict[str, dict[str, dict[str, Any]]]:
     """Minutes from opening to each milestone (met on time or late), per tier."""
-    names = log.names
     tier = cases["tier"][met["case"]] if met["case"].size else met["case"]
     milestones = _milestones(results, log)
     out: dict[str, dict[str, dict[str, Any]]] = {}
