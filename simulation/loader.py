@@ -137,7 +137,8 @@ def _load(doc: Document, path: Path | None, base: Path) -> LoadedScenario:
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
-        raise SimulationError(structure_diagnostics(exc, doc)) from None
+        raise SimulationError(sorted(structure_diagnostics(exc, doc),
+                                     key=lambda d: (d.file, d.line, d.col))) from None
     found: list[Diagnostic] = []
     if scenario.queue is not None:
         playbooks = {QUEUE_KIND: queue_playbook(scenario.queue)}

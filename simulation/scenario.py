@@ -351,6 +351,15 @@ class Scenario(_Strict):
     signal_interval: Duration = Field(default_factory=lambda: Duration.parse("1h"))
     """How often aggregate signals are measured for emergency levels and the backlog plot."""
 
+    @field_validator("horizon", "drain", "warmup", "signal_interval")
+    @classmethod
+    def _wall(cls, value: Duration, info: Any) -> Duration:
+        if value.is_working:
+            raise ValueError("give wall-clock time (h, d), not working time")
+        if info.field_name in ("horizon", "signal_interval") and value.wall_minutes <= 0:
+            raise ValueError("must be longer than zero")
+        return value
+
     @field_validator("start")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
@@ -360,13 +369,6 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> Scenario:
-        for name in ("horizon", "drain", "warmup", "signal_interval"):
-            if getattr(self, name).is_working:
-                raise ValueError(f"{name}: give wall-clock time (h, d), not working time")
-        if self.horizon.wall_minutes <= 0:
-            raise ValueError("horizon must be longer than zero")
-        if self.signal_interval.wall_minutes <= 0:
-            raise ValueError("signal_interval must be longer than zero")
         if self.queue is None and not self.mix:
             raise ValueError("a scenario needs a `mix` of incident kinds (or a textbook `queue`)")
         if self.queue is not None and (self.mix or self.staffing):
