@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, Iterator
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,6 +31,7 @@ from simulation.loader import LoadedScenario
 from simulation.policies import Policy, make_policy
 from simulation.resources import RoleQueue, StaffPool, Stock, request_role, weekly_profile
 from simulation.scenario import Demand, Surge
+from simulation.timers import TimerWheel
 from simulation.world_events import inject_process, shift_process, signal_process
 
 __all__ = ["Results", "World", "run"]
@@ -100,7 +101,7 @@ class World:
         self.order = {k: tuple(pb.resources.priority) for k, pb in loaded.playbooks.items()}
         self.cases: list[Case | None] = []
         self.case_kind: list[str] = []
-        self.tokens: dict[tuple[int, str], object] = {}
+        self.timers = TimerWheel(self.env, self._expire)
         self.version: list[int] = []
         self.open_count = 0
         self.escalated_open = 0
@@ -261,7 +262,7 @@ class World:
         now = self.env.now
         self.log.add(now, WORK_DONE, cid, pool.index, state, minutes)
         case = self.cases[cid]
-        if self.version[cid] != version or case.closed:
+        if self.version[cid] != version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
         triggers, weights = self._outcomes[kind][case.state]
         trigger = triggers[0] if len(triggers) == 1 else self.rng.choices(triggers, weights)[0]
@@ -296,10 +297,7 @@ class World:
             elif t is WorkRequested:
                 work = e
             elif t is Arm:
-                token = object()
-                self.tokens[(cid, e.key)] = token
-                timer = env.timeout(max(e.due - now, 0.0))
-                timer.callbacks.append(self._expiry(cid, e.key, token))
+                self.timers.arm(cid, e.key, e.due)
             elif t is MilestoneMet:
                 log.add(now, MILESTONE, cid, self.names(e.milestone), int(e.on_time),
                         now - case.opened)
@@ -322,19 +320,16 @@ class World:
                 if self.table.level[cid] > 0:
                     self.escalated_open -= 1
             elif t is Cancel:
-                self.tokens.pop((cid, e.key), None)
+                self.timers.cancel(cid, e.key)
+        if case.closed:
+            self.cases[cid] = None  # the log and the case table keep all the metrics need
         return work
 
-    def _expiry(self, cid: int, key: str, token: object) -> Callable[[simpy.Event], None]:
-        def expired(_: simpy.Event) -> None:
-            if self.tokens.get((cid, key)) is not token:
-                return  # cancelled since it was armed
-            del self.tokens[(cid, key)]
-            case = self.cases[cid]
-            kind = self.case_kind[cid]
-            work = self.apply(cid, self.runtimes[kind].expire(case, key, self.env.now))
-            self._wake(cid, work)
-        return expired
+    def _expire(self, cid: int, key: str) -> None:
+        """A deadline came due (the timer wheel only calls for live ones)."""
+        case = self.cases[cid]
+        kind = self.case_kind[cid]
+        self._wake(cid, self.apply(cid, self.runtimes[kind].expire(case, key, self.env.now)))
 
     def _schedule_event(self, cid: int, trigger: str, at: float) -> None:
         version = self.version[cid]
