@@ -10,7 +10,9 @@ when they come due. Every change is written to the event log; metrics are comput
 from __future__ import annotations
 
 import random
+from bisect import bisect
 from dataclasses import dataclass, field
+from itertools import accumulate
 from functools import partial
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -116,9 +118,11 @@ class World:
         self._build_stock()
         self._state_index = {k: {s: self.names(s) for s in pb.lifecycle.states}
                              for k, pb in loaded.playbooks.items()}
-        self._outcomes = {k: {s: (list(st.outcomes), [o.p for o in st.outcomes.values()])
+        self._outcomes = {k: {s: (list(st.outcomes),
+                                  list(accumulate(o.p for o in st.outcomes.values())))
                               for s, st in pb.lifecycle.states.items() if st.outcomes}
                           for k, pb in loaded.playbooks.items()}
+        """kind -> state -> (outcome triggers, cumulative probabilities)."""
         self._events = {k: self._scheduled_events(k) for k in self.kinds}
         self.part_p = {k: dict(e.parts) for k, e in loaded.mix.items()}
         self._codes: dict[int, tuple] = {}
@@ -213,7 +217,10 @@ class World:
     # -- work: parts, then staff, then time; all callbacks on SimPy's event calendar ---------
     def start(self, cid: int, kind: str, work: WorkRequested) -> None:
         """The case needs `work` done now: take its parts, then wait for a member of staff."""
-        self._parts(cid, kind, work, 0, self.version[cid])
+        if work.parts:
+            self._parts(cid, kind, work, 0, self.version[cid])
+        else:
+            self._request(cid, kind, work, self.version[cid])
 
     def _parts(self, cid: int, kind: str, work: WorkRequested, i: int, version: int) -> None:
         parts = work.parts
@@ -253,19 +260,24 @@ class World:
         minutes = work.duration.sample(self.rng)
         if now < self.slowdown_until:
             minutes *= self.slowdown
+        pool.started_sum += now
         self.env.timeout(minutes).callbacks.append(
             partial(self._done, cid, kind, state, version, pool, minutes))
 
     def _done(self, cid: int, kind: str, state: int, version: int, pool: StaffPool,
               minutes: float, _: simpy.Event) -> None:
-        pool.release()
         now = self.env.now
+        pool.finished(now, minutes)
         self.log.add(now, WORK_DONE, cid, pool.index, state, minutes)
         case = self.cases[cid]
         if self.version[cid] != version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
-        triggers, weights = self._outcomes[kind][case.state]
-        trigger = triggers[0] if len(triggers) == 1 else self.rng.choices(triggers, weights)[0]
+        triggers, cumulative = self._outcomes[kind][case.state]
+        if len(triggers) == 1:
+            trigger = triggers[0]
+        else:  # what random.choices does with cum_weights, without its per-call set-up
+            drawn = bisect(cumulative, self.rng.random() * cumulative[-1])
+            trigger = triggers[min(drawn, len(triggers) - 1)]
         nxt = self.apply(cid, self.runtimes[kind].fire(case, trigger, now))
         if nxt is not None:
             self.start(cid, kind, nxt)
@@ -373,10 +385,12 @@ class World:
     def _write(self, cid: int, msg: MessageOwed, pool: StaffPool) -> None:
         """Somebody of the messaging role writes the message; late if after its due time."""
         minutes = self.sample(self.loaded.scenario.messages.duration)
-        self.env.timeout(minutes).callbacks.append(partial(self._sent, cid, msg, pool))
+        pool.started_sum += self.env.now
+        self.env.timeout(minutes).callbacks.append(partial(self._sent, cid, msg, pool, minutes))
 
-    def _sent(self, cid: int, msg: MessageOwed, pool: StaffPool, _: simpy.Event) -> None:
-        pool.release()
+    def _sent(self, cid: int, msg: MessageOwed, pool: StaffPool, minutes: float,
+              _: simpy.Event) -> None:
+        pool.finished(self.env.now, minutes)
         self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
                      int(self.env.now <= msg.due), msg.due)
 
@@ -454,7 +468,7 @@ def run(loaded: LoadedScenario, seed: int = 1, *, policy: Policy | None = None) 
         world.env.process(inject_process(world, i, inject, _offset(inject.at, sc.start)))
     world.env.run(until=end)
     for pool in world.pools.values():
-        pool._account()
+        pool.close()
     for stock in world.stock.values():
         stock.close()
     return Results(

@@ -95,17 +95,34 @@ class StaffPool:
         self.busy = 0
         self._last = 0.0
         self.busy_minutes = 0.0
+        """Minutes of work done: each job adds its duration when it ends (`finished`)."""
+        self.started_sum = 0.0
+        """Sum of the start minutes of the jobs running now (to count them at the end)."""
         self.capacity_minutes = 0.0
         self.overtime_minutes = 0.0
         self.overtime = False
 
     def _account(self) -> None:
+        """Integrate on-duty headcount up to now; called only when the headcount changes."""
         now = self.env.now
-        dt = now - self._last
-        if dt > 0:
-            self.busy_minutes += self.busy * dt
-            self.capacity_minutes += max(self.capacity, self.busy) * dt
+        if now > self._last:
+            self.capacity_minutes += self.capacity * (now - self._last)
             self._last = now
+
+    def started(self, now: float) -> None:
+        self.started_sum += now
+
+    def finished(self, now: float, minutes: float) -> None:
+        """A job of `minutes` ends now: count its work, free its member, start the next."""
+        self.busy_minutes += minutes
+        self.started_sum -= now - minutes
+        self.busy -= 1
+        self.dispatch()
+
+    def close(self) -> None:
+        """End of the run: count capacity, and the work of jobs still running, up to now."""
+        self._account()
+        self.busy_minutes += self.busy * self.env.now - self.started_sum
 
     def set_scheduled(self, headcount: int) -> None:
         self.scheduled = headcount
@@ -135,19 +152,12 @@ class StaffPool:
             if best is None:
                 return
             _, _, job = heapq.heappop(best.heap)
-            self._account()
             self.busy += 1
             job(self)
-
-    def release(self) -> None:
-        self._account()
-        self.busy -= 1
-        self.dispatch()
 
     def give_back(self) -> None:
         """A job found it was no longer needed as it started: free the member without
         dispatching (the dispatch loop that started it goes on to the next job)."""
-        self._account()
         self.busy -= 1
 
 
@@ -155,7 +165,6 @@ def request_role(queue: RoleQueue, key: Any, seq: int, job: Callable[[StaffPool]
     """Start the job at once with a free member of a pool filling the role, or queue it."""
     for pool in queue.pools:
         if pool.busy < pool.capacity:
-            pool._account()
             pool.busy += 1
             job(pool)
             return

@@ -211,3 +211,16 @@ def test_same_seed_same_log_and_replications_independent() -> None:
     cc = np.histogram(c.cases.columns()["opened"], bins)[0]
     r = np.corrcoef(ca, cc)[0, 1]
     assert abs(r) < 4 / math.sqrt(len(ca)), r
+
+
+def test_server_utilisation_is_rho() -> None:
+    """Busy time over on-duty time of the servers equals rho = lambda / (c mu)."""
+    rate, service, c = 20.0, 12.0, 5  # rho = 0.8
+    loaded = scenario_from_text(queue_scenario(rate, service, c, 60))
+    values = []
+    for seed in (1, 2, 3, 4):
+        pool = run(loaded, seed).pools["servers"]
+        values.append(pool["busy_minutes"] / pool["capacity_minutes"])
+    rho = rate / 60.0 * service / c
+    se = np.std(values, ddof=1) / math.sqrt(len(values))
+    assert abs(np.mean(values) - rho) <= max(4 * se, 0.005) and abs(np.mean(values) - rho) < 0.02
