@@ -14,21 +14,20 @@ def home(console: Console) -> None:
     """Print the home overview: every bundled playbook, checked, and the commands to try."""
     table = Table(title="Muster: bundled playbooks", title_justify="left")
     table.add_column("name", no_wrap=True, min_width=22)
-    table.add_column("title")
+    table.add_column("title", ratio=1, overflow="fold")
     table.add_column("states", justify="right")
-    table.add_column("escalation levels", justify="right")
-    table.add_column("emergency levels", justify="right")
-    table.add_column("check")
+    table.add_column("levels", justify="right")
+    table.add_column("check", no_wrap=True)
     for path in library_files():
         playbook, found = check_file(path)
         errors = sum(d.severity == "error" for d in found)
         if playbook is None:
-            table.add_row(path.stem, "", "", "", "", f"[red]{errors} error(s)[/red]")
+            table.add_row(path.stem, "", "", "", f"[red]{errors} error(s)[/red]")
             continue
         table.add_row(playbook.name, playbook.title, str(len(playbook.lifecycle.states)),
-                      str(len(playbook.escalation.levels)),
-                      str(len(playbook.emergency.levels)),
+                      f"{len(playbook.escalation.levels)}/{len(playbook.emergency.levels)}",
                       "[green]ok[/green]" if not found else f"{len(found)} warning(s)")
+    table.caption = "levels: escalation levels / emergency levels"
     console.print(table)
     console.print(
         "\nTry:\n"
