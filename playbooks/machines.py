@@ -18,7 +18,7 @@ from playbooks.conditions import compile_condition
 from playbooks.schema import LevelCondition, Playbook
 
 __all__ = ["CaseModel", "lifecycle_config", "escalation_config", "emergency_config",
-           "lifecycle_machine", "graph_machine", "condition_text"]
+           "lifecycle_machine", "graph_machine", "condition_text", "mermaid"]
 
 Part = Literal["lifecycle", "escalation", "emergency"]
 
@@ -133,3 +133,31 @@ def graph_machine(playbook: Playbook, part: Part, engine: Literal["mermaid", "gr
                  title=f"{playbook.name}: {part}", graph_engine=engine,
                  **_config(playbook, part))
     return model.get_graph()  # type: ignore[attr-defined]
+
+
+def mermaid(playbook: Playbook, part: Part) -> str:
+    """A Mermaid state diagram with ASCII node ids (s0, s1, ...) and the names as labels.
+
+    transitions writes each state's name as its node id; Mermaid ids are safest as plain
+    ASCII words, and playbook states may be Chinese or contain dashes, so they are renamed
+    here, line by line, while the labels keep the names people wrote.
+    """
+    names = [st["name"] if isinstance(st, dict) else st
+             for st in _config(playbook, part)["states"]]
+    ids = {name: f"s{i}" for i, name in enumerate(names)}
+    out = []
+    for line in graph_machine(playbook, part, "mermaid").draw(None).splitlines():
+        stripped = line.strip()
+        indent = line[: len(line) - len(line.lstrip())]
+        if stripped.startswith("state ") and " as " in stripped:
+            label, _, name = stripped[len("state "):].rpartition(" as ")
+            line = f"{indent}state {label} as {ids.get(name, name)}"
+        elif stripped.startswith("Class "):
+            _, name, style = stripped.split(" ", 2)
+            line = f"{indent}class {ids.get(name, name)} {style}"
+        elif " --> " in stripped:
+            source, _, rest = stripped.partition(" --> ")
+            dest, sep, label = rest.partition(": ")
+            line = f"{indent}{ids.get(source, source)} --> {ids.get(dest, dest)}{sep}{label}"
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -12,7 +12,7 @@ from rich.table import Table
 from incidents.model import Tier
 from incidents.source import Diagnostic
 from playbooks.loader import check_file, library_files, load_playbook, resolve_playbook
-from playbooks.machines import condition_text, emergency_config, graph_machine
+from playbooks.machines import condition_text, emergency_config, graph_machine, mermaid
 from playbooks.schema import Playbook
 
 __all__ = ["playbook_app"]
@@ -199,7 +199,7 @@ def graph(
         if fmt is Format.dot:
             chunks.append(graph_machine(pb, p, "graphviz").source)  # type: ignore[arg-type]
         else:
-            text = graph_machine(pb, p, "mermaid").draw(None)  # type: ignore[arg-type]
+            text = mermaid(pb, p)  # type: ignore[arg-type]
             chunks.append(f"```mermaid\n{text.strip()}\n```" if len(parts) > 1 else text)
     text = "\n\n".join(chunks) + "\n"
     if output is None:
