@@ -126,6 +126,7 @@ class World:
         self._events = {k: self._scheduled_events(k) for k in self.kinds}
         self.part_p = {k: dict(e.parts) for k, e in loaded.mix.items()}
         self._codes: dict[int, tuple] = {}
+        self._priority = self.policy.priority
         """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
         self.kind_index = {k: i for i, k in enumerate(self.kinds)}
         self.templates = {k: Incident.model_construct(
@@ -246,7 +247,7 @@ class World:
     def _request(self, cid: int, kind: str, work: WorkRequested, version: int) -> None:
         case = self.cases[cid]
         self.seq += 1
-        request_role(self.roles[work.role], self.policy.priority(case, self.order[kind]),
+        request_role(self.roles[work.role], self._priority(case, self.order[kind]),
                      self.seq, partial(self._begin, cid, kind, work, version, self.env.now))
 
     def _begin(self, cid: int, kind: str, work: WorkRequested, version: int, asked: float,

@@ -70,6 +70,10 @@ class Autopilot:
         self.posture: Posture | None = emergency.start(0.0) if emergency else None
 
     def priority(self, case: Case, order: tuple[str, ...]) -> tuple:
+        if order == _DEFAULT_ORDER:  # the common rule, in one step
+            timers = case.timers
+            return (-case.level, TIER_RANK[case.incident.tier],
+                    _deadline(case) if timers else _INF)
         return (-case.level, *base_priority(case, order))
 
     def on_signals(self, signals: Mapping[str, float], at: float) -> tuple[Effect, ...]:
