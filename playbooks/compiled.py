@@ -47,6 +47,9 @@ class Route(NamedTuple):
     """Nothing happens but the move (and the new state's work): the runtime's fast path."""
     effects: tuple = ()
     """The whole effect tuple of a plain move, built once."""
+    closing: tuple = ()
+    """A move into a final state that sets no milestone and counts no trigger: its whole
+    effect tuple when the case holds no deadlines (nothing to cancel), built once."""
 
 
 @dataclass(slots=True)
@@ -99,7 +102,9 @@ def _finish_route(source: StatePlan, trigger: str, route: Route, states: dict[st
     dest = states[route.dest]
     plain = dest.quiet and not (source.leave_cancels or trigger in esc_trigger)
     effects = (route.effect,) + ((dest.work,) if dest.work is not None else ())
-    return route._replace(plain=plain, effects=effects if plain else ())
+    closing = (dest.final and not dest.milestones and trigger not in esc_trigger)
+    return route._replace(plain=plain, effects=effects if plain else (),
+                          closing=(route.effect, dest.closed) if closing else ())
 
 
 def compile_plan(pb: Playbook) -> Plan:

@@ -34,6 +34,7 @@ DEFAULT_EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
 """A Monday: the epoch used when a host does not give one."""
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
+_NONE: frozenset[str] = frozenset()
 
 
 class Case(NamedTuple):
@@ -147,6 +148,11 @@ class Runtime:
         self._level_index = {name: i for i, name in enumerate(self.levels)}
         self.final = frozenset(n for n, p in self.plan.states.items() if p.final)
         self._opened = Transitioned("open", None, self.plan.initial)
+        first = self.plan.states[self.plan.initial]
+        simple = first.quiet and not (self.plan.esc_opened or self.plan.comm_opened)
+        self._open_fixed = {tier: (self._opened,) + ((first.work,) if first.work else ())
+                            for tier, targets in self.plan.sla.items() if simple and not targets}
+        """tier -> the whole effect tuple of `open`, for tiers whose opening arms nothing."""
         self.table = {n: {t: tuple((r.pred, r.dest) for r in routes)
                           for t, routes in p.routes.items()}
                       for n, p in self.plan.states.items()}
@@ -169,7 +175,10 @@ class Runtime:
         """Start a case at minute `at`: arm its SLA clocks, enter the initial state."""
         plan = self.plan
         case = tuple.__new__(Case, (incident, plan.initial, 0, at, at, _EMPTY, _EMPTY,
-                                    frozenset(), frozenset(), False))
+                                    _NONE, _NONE, False))
+        fixed = self._open_fixed.get(incident.tier)
+        if fixed is not None:  # no clocks, rules or messages at opening: nothing to compute
+            return tuple.__new__(Step, (case, fixed))
         tx = _Tx(case, at, plan.cancels)
         tx.effects.append(self._opened)
         deadline = self.timebase.deadline
@@ -198,6 +207,10 @@ class Runtime:
                     return tuple.__new__(Step, (tuple.__new__(Case, (
                         case.incident, route.dest, case.level, case.opened, at, case.timers,
                         case.counts, case.met, case.breached, False)), route.effects))
+                if route.closing and not case.timers:  # closing with nothing to cancel
+                    return tuple.__new__(Step, (tuple.__new__(Case, (
+                        case.incident, route.dest, case.level, case.opened, at, case.timers,
+                        case.counts, case.met, case.breached, True)), route.closing))
                 return self._move(_Tx(case, at, self.plan.cancels), plan, trigger, route)
         raise InvalidTrigger(f"case {case.incident.id}: trigger {trigger!r} in state "
                              f"{case.state!r} has no alternative for this incident")

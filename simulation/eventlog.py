@@ -2,8 +2,7 @@
 change and message of a run, in typed columns.
 
 A million-incident run logs tens of millions of events; Python tuples would need gigabytes,
-so the log keeps parallel `array` columns (8 + 1 + 4 + 4 + 4 + 8 bytes per event) and interns
-names. Metrics are pure functions of this log and the case table.
+so the log keeps typed `array` columns (32 bytes per event) and interns names. Metrics are pure functions of this log and the case table.
 """
 
 from __future__ import annotations
@@ -59,35 +58,53 @@ class Names:
 
 
 class EventLog:
-    """Append-only columns. `add` is on the hot path; everything else runs once per run.
+    """Append-only columns. Writing is on the hot path; everything else runs once per run.
 
-    The four small integer fields (kind, case, a, b) share one int32 array, four values per
-    event, so an event costs three appends and 32 bytes.
+    A write is one `list.extend` of a 6-tuple into a flat buffer (`push`, bound once by the
+    model): about a quarter of the cost of three typed-array appends. The buffer is moved
+    into the typed columns in chunks (`flush`, which the model calls every few thousand
+    incidents and every reader calls first), so memory stays at 32 bytes an event: t and x
+    as float64, and the four small integers (kind, case, a, b) together in one int32 array.
     """
 
-    __slots__ = ("t", "ints", "x", "names", "_at", "_ai", "_ax")
+    __slots__ = ("t", "ints", "x", "names", "buffer", "push")
+
+    FLUSH_AT = 6 * 65_536
+    """Buffered values (six per event) after which the model flushes."""
 
     def __init__(self) -> None:
         self.t = array("d")
         self.ints = array("i")
         self.x = array("d")
         self.names = Names()
-        self._at, self._ai, self._ax = self.t.append, self.ints.extend, self.x.append
+        self.buffer: list[float] = []
+        self.push = self.buffer.extend
+        """push((t, kind, case, a, b, x)): the hot-path write."""
 
     def add(self, t: float, kind: int, case: int, a: int = 0, b: int = 0, x: float = 0.0) -> None:
-        self._at(t)
-        self._ai((kind, case, a, b))
-        self._ax(x)
+        self.push((t, kind, case, a, b, x))
+
+    def flush(self) -> None:
+        """Move buffered events into the typed columns (order is kept)."""
+        buffer = self.buffer
+        if not buffer:
+            return
+        rows = np.array(buffer, dtype=np.float64).reshape(-1, 6)
+        self.t.frombytes(rows[:, 0].tobytes())
+        self.ints.frombytes(rows[:, 1:5].astype(np.int32).tobytes())
+        self.x.frombytes(rows[:, 5].tobytes())
+        buffer.clear()  # the same list: `push` stays bound to it
 
     @staticmethod
     def code(kind: str) -> int:
         return _CODE[kind]
 
     def __len__(self) -> int:
-        return len(self.t)
+        return len(self.t) + len(self.buffer) // 6
 
     def columns(self) -> dict[str, np.ndarray]:
         """Numpy views of the columns (t, kind, case, a, b, x); no copies of t and x."""
+        self.flush()
         ints = np.frombuffer(self.ints, dtype=np.int32).reshape(-1, 4)
         return {"t": np.frombuffer(self.t, dtype=np.float64), "kind": ints[:, 0],
                 "case": ints[:, 1], "a": ints[:, 2], "b": ints[:, 3],
@@ -100,6 +117,7 @@ class EventLog:
         return {k: v[mask] for k, v in cols.items() if k != "kind"}
 
     def rows(self) -> Iterator[tuple[float, str, int, int, int, float]]:
+        self.flush()
         ints = self.ints
         for i in range(len(self.t)):
             j = 4 * i

@@ -9,6 +9,7 @@ when they come due. Every change is written to the event log; metrics are comput
 
 from __future__ import annotations
 
+import heapq
 import random
 from bisect import bisect
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class World:
         self.np_rng = np.random.Generator(np.random.PCG64(seeds[0]))
         self.rng = random.Random(int(seeds[1].generate_state(1)[0]))
         self.log = EventLog()
+        self.push = self.log.push
         self.names = self.log.names
         self.table = CaseTable()
         self.kinds = tuple(loaded.mix)
@@ -100,7 +102,9 @@ class World:
         lead = self.lead = loaded.playbooks[self.kinds[0]]
         emergency = EmergencyRuntime(lead, epoch=sc.start) if lead.emergency.levels else None
         self.policy = policy or make_policy(sc.policy, emergency)
-        self.order = {k: tuple(pb.resources.priority) for k, pb in loaded.playbooks.items()}
+        self.key = {k: self.policy.priority(tuple(pb.resources.priority))
+                    for k, pb in loaded.playbooks.items()}
+        """kind -> sort key of its waiting work (smaller first)."""
         self.cases: list[Case | None] = []
         self.case_kind: list[str] = []
         self.timers = TimerWheel(self.env, self._expire)
@@ -126,8 +130,9 @@ class World:
         self._events = {k: self._scheduled_events(k) for k in self.kinds}
         self.part_p = {k: dict(e.parts) for k, e in loaded.mix.items()}
         self._codes: dict[int, tuple] = {}
-        self._priority = self.policy.priority
         """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
+        self._work: dict[int, tuple] = {}
+        """id(prebuilt WorkRequested) -> (it, kept alive; state code, role queue)."""
         self.kind_index = {k: i for i, k in enumerate(self.kinds)}
         self.templates = {k: Incident.model_construct(
             id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
@@ -172,21 +177,39 @@ class World:
         return dist.sample(self.rng)
 
     # -- incidents ---------------------------------------------------------------------------
-    def arrivals(self, times: np.ndarray) -> Iterator[simpy.Event]:
-        """The arrival process: opens each incident at its time."""
-        env = self.env
+    def start_arrivals(self, times: np.ndarray) -> None:
+        """Open each incident at its time: one SimPy timeout per distinct arrival time,
+        chained by callbacks (a generator process would cost a resume per arrival)."""
         mix = self.loaded.mix
-        kinds = self.kinds
-        shares = [mix[k].share for k in kinds]
-        tier_tables = {k: (list(mix[k].tiers), list(mix[k].tiers.values())) for k in kinds}
-        rng = self.rng
-        for t in times.tolist():
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            kind = kinds[0] if len(kinds) == 1 else rng.choices(kinds, shares)[0]
-            tiers, weights = tier_tables[kind]
-            tier = tiers[0] if len(tiers) == 1 else rng.choices(tiers, weights)[0]
+        self._times = times.tolist()
+        self._next = 0
+        self._kind_cum = list(accumulate(mix[k].share for k in self.kinds))
+        self._tier_cum = {k: (list(mix[k].tiers), list(accumulate(mix[k].tiers.values())))
+                          for k in self.kinds}
+        if self._times:
+            self.env.timeout(max(self._times[0], 0.0)).callbacks.append(self._arrive)
+
+    def _arrive(self, _: simpy.Event) -> None:
+        env, times, rng = self.env, self._times, self.rng
+        now, n, i = env.now, len(times), self._next
+        kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
+        while True:  # the arrival this timeout was for, and any others due by now
+            i += 1
+            if len(kinds) == 1:
+                kind = kinds[0]
+            else:  # what random.choices does with cum_weights, without its per-call set-up
+                kind = kinds[min(bisect(kind_cum, rng.random() * kind_cum[-1]), len(kinds) - 1)]
+            tiers, cum = tier_cum[kind]
+            tier = tiers[0] if len(tiers) == 1 else tiers[
+                min(bisect(cum, rng.random() * cum[-1]), len(tiers) - 1)]
             self.open_case(kind, tier)
+            if i == n or times[i] > now:
+                break
+        self._next = i
+        if i < n:
+            env.timeout(times[i] - now).callbacks.append(self._arrive)
+        if len(self.log.buffer) > EventLog.FLUSH_AT:
+            self.log.flush()
 
     def open_case(self, kind: str, tier: Tier, customer: str = "", origin: int = -1) -> int:
         now = self.env.now
@@ -202,13 +225,13 @@ class World:
         self.cases.append(None)
         self.case_kind.append(kind)
         self.version.append(0)
-        kind_index = self.kind_index[kind]
-        self.table.add(kind_index, TIER_INDEX[tier], now)
-        self.log.add(now, OPENED, cid, self.names(kind), TIER_INDEX[tier])
+        tier_index = TIER_INDEX[tier]
+        self.table.add(self.kind_index[kind], tier_index, now)
+        self.push((now, OPENED, cid, self.names(kind), tier_index, 0.0))
         self.arrival_times.append(now)
         self.open_count += 1
         if origin >= 0:
-            self.log.add(now, COMPLAINT, cid, origin)
+            self.push((now, COMPLAINT, cid, origin, 0, 0.0))
             self.complaint_times.append(now)
         work = self.apply(cid, self.runtimes[kind].open(incident, now))
         if work is not None:
@@ -241,23 +264,37 @@ class World:
 
     def _parts_arrived(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
                        sku: int, qty: int, since: float) -> None:
-        self.log.add(self.env.now, PARTS_WAIT, cid, sku, qty, self.env.now - since)
+        self.push((self.env.now, PARTS_WAIT, cid, sku, qty, self.env.now - since))
         self._parts(cid, kind, work, i, version)
 
-    def _request(self, cid: int, kind: str, work: WorkRequested, version: int) -> None:
-        case = self.cases[cid]
-        self.seq += 1
-        request_role(self.roles[work.role], self._priority(case, self.order[kind]),
-                     self.seq, partial(self._begin, cid, kind, work, version, self.env.now))
+    def _work_codes(self, kind: str, work: WorkRequested) -> tuple:
+        """(work, state code, role queue) of a prebuilt WorkRequested, coded once."""
+        codes = self._work[id(work)] = (work, self._state_index[kind][work.state],
+                                        self.roles[work.role])
+        return codes
 
-    def _begin(self, cid: int, kind: str, work: WorkRequested, version: int, asked: float,
-               pool: StaffPool) -> None:
+    def _request(self, cid: int, kind: str, work: WorkRequested, version: int) -> None:
+        """Start the work with a free member of a pool filling its role, or queue it.
+
+        The priority key is computed only when the job has to wait."""
+        codes = self._work.get(id(work)) or self._work_codes(kind, work)
+        queue = codes[2]
+        for pool in queue.pools:
+            if pool.busy < pool.capacity:
+                pool.busy += 1
+                self._begin(cid, kind, codes[1], work, version, self.env.now, pool)
+                return
+        self.seq += 1
+        heapq.heappush(queue.heap, (self.key[kind](self.cases[cid]), self.seq, partial(
+            self._begin, cid, kind, codes[1], work, version, self.env.now)))
+
+    def _begin(self, cid: int, kind: str, state: int, work: WorkRequested, version: int,
+               asked: float, pool: StaffPool) -> None:
         now = self.env.now
         if self.version[cid] != version:  # moved on (a timer) while it waited for staff
             pool.give_back()
             return
-        state = self._state_index[kind][work.state]
-        self.log.add(now, ASSIGNED, cid, pool.index, state, now - asked)
+        self.push((now, ASSIGNED, cid, pool.index, state, now - asked))
         minutes = work.duration.sample(self.rng)
         if now < self.slowdown_until:
             minutes *= self.slowdown
@@ -269,7 +306,7 @@ class World:
               minutes: float, _: simpy.Event) -> None:
         now = self.env.now
         pool.finished(now, minutes)
-        self.log.add(now, WORK_DONE, cid, pool.index, state, minutes)
+        self.push((now, WORK_DONE, cid, pool.index, state, minutes))
         case = self.cases[cid]
         if self.version[cid] != version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
@@ -288,9 +325,8 @@ class World:
         """Carry out a step's effects; return the work the case now needs, if any."""
         case = step.case
         self.cases[cid] = case
-        env = self.env
-        now = env.now
-        log = self.log
+        now = self.env.now
+        push = self.push
         kind = self.case_kind[cid]
         work = None
         for e in step.effects:
@@ -303,7 +339,7 @@ class World:
                                                   self.names(e.trigger),
                                                   self._events[kind].get(e.dest))
                 _, dest, trig, events = codes
-                log.add(now, STATE, cid, dest, trig)
+                push((now, STATE, cid, dest, trig, 0.0))
                 if events:
                     for trigger, delay in events:
                         self._schedule_event(cid, trigger, now + delay.sample(self.rng))
@@ -311,29 +347,29 @@ class World:
                 work = e
             elif t is Arm:
                 self.timers.arm(cid, e.key, e.due)
+            elif t is Cancel:
+                self.timers.cancel(cid, e.key)
+            elif t is Closed:
+                push((now, CLOSED, cid, self._state_index[kind][e.state], 0, now - case.opened))
+                self.table.closed[cid] = now
+                self.open_count -= 1
+                if self.table.level[cid] > 0:
+                    self.escalated_open -= 1
             elif t is MilestoneMet:
-                log.add(now, MILESTONE, cid, self.names(e.milestone), int(e.on_time),
-                        now - case.opened)
+                push((now, MILESTONE, cid, self.names(e.milestone), int(e.on_time),
+                      now - case.opened))
             elif t is Breached:
-                log.add(now, BREACH, cid, self.names(e.milestone), 0, e.due)
+                push((now, BREACH, cid, self.names(e.milestone), 0, e.due))
                 self.breach_times.append(now)
                 self._maybe_complain(cid, case)
             elif t is Escalated:
                 if case.level > 0 and self.table.level[cid] == 0:
                     self.escalated_open += 1
                 self.table.level[cid] = case.level
-                log.add(now, ESCALATED, cid, self.names(e.dest), self.names(e.source),
-                        float(self.names(e.rule)))
+                push((now, ESCALATED, cid, self.names(e.dest), self.names(e.source),
+                      float(self.names(e.rule))))
             elif t is MessageOwed:
                 self.owe(cid, e, TIER_INDEX[case.incident.tier])
-            elif t is Closed:
-                log.add(now, CLOSED, cid, self._state_index[kind][e.state], 0, now - case.opened)
-                self.table.closed[cid] = now
-                self.open_count -= 1
-                if self.table.level[cid] > 0:
-                    self.escalated_open -= 1
-            elif t is Cancel:
-                self.timers.cancel(cid, e.key)
         if case.closed:
             self.cases[cid] = None  # the log and the case table keep all the metrics need
         return work
@@ -463,11 +499,12 @@ def run(loaded: LoadedScenario, seed: int = 1, *, policy: Policy | None = None) 
         demand = sc.demand if sc.queue is None else Demand(base_rate=sc.queue.arrival_rate)
         times = draw_arrivals(demand, horizon, sc.start, ZoneInfo(loaded.calendar.timezone),
                               world.np_rng, spikes)
-    world.env.process(world.arrivals(times))
+    world.start_arrivals(times)
     world.env.process(signal_process(world, sc.signal_interval.wall_minutes, end))
     for i, inject in enumerate(sc.injects):
         world.env.process(inject_process(world, i, inject, _offset(inject.at, sc.start)))
     world.env.run(until=end)
+    world.log.flush()
     for pool in world.pools.values():
         pool.close()
     for stock in world.stock.values():

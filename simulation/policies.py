@@ -9,7 +9,7 @@ counterfactual a drill is scored against. A drill plugs a team in through the sa
 
 from __future__ import annotations
 
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
 from playbooks.effects import Effect
 from playbooks.emergency import EmergencyRuntime, Posture
@@ -24,40 +24,50 @@ _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 class Policy(Protocol):
     name: str
 
-    def priority(self, case: Case, order: tuple[str, ...]) -> tuple:
-        """Sort key of a case's waiting work: smaller is served first."""
+    def priority(self, order: tuple[str, ...]) -> Callable[[Case], tuple]:
+        """The sort key of waiting work under the playbook's `order`: smaller is served
+        first. Asked once per playbook; the key is then called for every queued job."""
 
     def on_signals(self, signals: Mapping[str, float], at: float) -> tuple[Effect, ...]:
         """Decide on the operation-wide level; effects (LevelChanged, Unlocked, ...)."""
 
 
-_DEFAULT_ORDER = ("tier", "deadline")
 _INF = float("inf")
 
 
 def _deadline(case: Case) -> float:
-    best = float("inf")
+    """The earliest SLA deadline the case still has armed (infinity: none)."""
+    best = _INF
     for key, due in case.timers.items():
         if key.startswith("sla:") and due < best:
             best = due
     return best
 
 
-def base_priority(case: Case, order: tuple[str, ...]) -> tuple:
-    """The playbook's priority rules: tier, then earliest SLA deadline, and so on."""
-    if order == _DEFAULT_ORDER:  # the common rule, without the general loop
-        return (TIER_RANK[case.incident.tier], _deadline(case) if case.timers else _INF)
-    key: list[float] = []
-    for rule in order:
-        if rule == "tier":
-            key.append(TIER_RANK[case.incident.tier])
-        elif rule == "deadline":
-            key.append(_deadline(case))
-        elif rule == "severity":
-            key.append(_SEVERITY_RANK[case.incident.severity])
-        else:
-            key.append(case.opened)
-    return tuple(key)
+def _rule(rule: str) -> Callable[[Case], float]:
+    if rule == "tier":
+        return lambda case: TIER_RANK[case.incident.tier]
+    if rule == "deadline":
+        return _deadline
+    if rule == "severity":
+        return lambda case: _SEVERITY_RANK[case.incident.severity]
+    return lambda case: case.opened
+
+
+def base_priority(order: tuple[str, ...], by_level: bool = False) -> Callable[[Case], tuple]:
+    """The playbook's priority rules (tier, earliest SLA deadline, severity, opened) as one
+    key function; with `by_level`, escalated cases come first. The common orders get a
+    key written out in full, since it is called once for every job that has to wait."""
+    if order == ("tier", "deadline"):
+        if by_level:
+            return lambda c: (-c.level, TIER_RANK[c.incident.tier], _deadline(c))
+        return lambda c: (TIER_RANK[c.incident.tier], _deadline(c))
+    if order == ("opened",):
+        return (lambda c: (-c.level, c.opened)) if by_level else (lambda c: (c.opened,))
+    rules = [_rule(r) for r in order]
+    if by_level:
+        return lambda c: (-c.level, *[rule(c) for rule in rules])
+    return lambda c: tuple(rule(c) for rule in rules)
 
 
 class Autopilot:
@@ -69,12 +79,8 @@ class Autopilot:
         self.emergency = emergency
         self.posture: Posture | None = emergency.start(0.0) if emergency else None
 
-    def priority(self, case: Case, order: tuple[str, ...]) -> tuple:
-        if order == _DEFAULT_ORDER:  # the common rule, in one step
-            timers = case.timers
-            return (-case.level, TIER_RANK[case.incident.tier],
-                    _deadline(case) if timers else _INF)
-        return (-case.level, *base_priority(case, order))
+    def priority(self, order: tuple[str, ...]) -> Callable[[Case], tuple]:
+        return base_priority(order, by_level=True)
 
     def on_signals(self, signals: Mapping[str, float], at: float) -> tuple[Effect, ...]:
         if self.emergency is None or self.posture is None:
@@ -88,8 +94,8 @@ class Baseline:
 
     name = "none"
 
-    def priority(self, case: Case, order: tuple[str, ...]) -> tuple:
-        return base_priority(case, order)
+    def priority(self, order: tuple[str, ...]) -> Callable[[Case], tuple]:
+        return base_priority(order)
 
     def on_signals(self, signals: Mapping[str, float], at: float) -> tuple[Effect, ...]:
         return ()
