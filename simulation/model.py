@@ -49,15 +49,16 @@ TIERS = ("VIP", "tier1", "tier2")
 TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
 
 
-def _clone(template: Incident, changes: dict[str, object]) -> Incident:
-    """A copy of a trusted template incident with some fields changed, without validation.
+def _clone(template: Incident, fields: dict[str, object]) -> Incident:
+    """An incident with the template's field values changed as in `fields` (the template's
+    `__dict__` with some values replaced), without validation.
 
     The same thing pydantic's `model_construct` does, minus its per-field default handling:
     the simulator opens hundreds of thousands of incidents and every value here is already
     valid (built from a validated scenario).
     """
     clone = object.__new__(Incident)
-    object.__setattr__(clone, "__dict__", {**template.__dict__, **changes})
+    object.__setattr__(clone, "__dict__", fields)
     object.__setattr__(clone, "__pydantic_fields_set__", template.__pydantic_fields_set__)
     object.__setattr__(clone, "__pydantic_extra__", None)
     object.__setattr__(clone, "__pydantic_private__", None)
@@ -138,6 +139,12 @@ class World:
             id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
             channel="phone", region=e.region, product="", sku="", batch="",
             opened_at=sc.start, affected_customers=1) for k, e in loaded.mix.items()}
+        self._kind = {k: (i, self.names(k), self.templates[k], self.runtimes[k],
+                          (e.products, list(accumulate(x.share for x in e.products)))
+                          if e.products else None)
+                      for i, (k, e) in enumerate(loaded.mix.items())}
+        """kind -> (index, name code, template incident, runtime, (products, cumulative
+        shares) or None): what opening a case of the kind needs, looked up once."""
 
     # -- construction ------------------------------------------------------------------------
     def _build_staff(self) -> None:
@@ -182,27 +189,29 @@ class World:
         chained by callbacks (a generator process would cost a resume per arrival)."""
         mix = self.loaded.mix
         self._times = times.tolist()
-        self._next = 0
-        self._kind_cum = list(accumulate(mix[k].share for k in self.kinds))
-        self._tier_cum = {k: (list(mix[k].tiers), list(accumulate(mix[k].tiers.values())))
-                          for k in self.kinds}
+        self._next, self._count = 0, len(self._times)
+        many = len(self.kinds) > 1
+        self._kind_cum = list(accumulate(mix[k].share for k in self.kinds)) if many else None
+        self._tier_cum = {k: (list(mix[k].tiers), list(accumulate(mix[k].tiers.values()))
+                              if len(mix[k].tiers) > 1 else None) for k in self.kinds}
         if self._times:
             self.env.timeout(max(self._times[0], 0.0)).callbacks.append(self._arrive)
 
     def _arrive(self, _: simpy.Event) -> None:
         env, times, rng = self.env, self._times, self.rng
-        now, n, i = env.now, len(times), self._next
+        now, i = env.now, self._next
+        n = self._count
         kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
         while True:  # the arrival this timeout was for, and any others due by now
             i += 1
-            if len(kinds) == 1:
+            if kind_cum is None:
                 kind = kinds[0]
             else:  # what random.choices does with cum_weights, without its per-call set-up
                 kind = kinds[min(bisect(kind_cum, rng.random() * kind_cum[-1]), len(kinds) - 1)]
             tiers, cum = tier_cum[kind]
-            tier = tiers[0] if len(tiers) == 1 else tiers[
+            tier = tiers[0] if cum is None else tiers[
                 min(bisect(cum, rng.random() * cum[-1]), len(tiers) - 1)]
-            self.open_case(kind, tier)
+            self.open_case(kind, tier, now)
             if i == n or times[i] > now:
                 break
         self._next = i
@@ -211,40 +220,41 @@ class World:
         if len(self.log.buffer) > EventLog.FLUSH_AT:
             self.log.flush()
 
-    def open_case(self, kind: str, tier: Tier, customer: str = "", origin: int = -1) -> int:
-        now = self.env.now
-        entry = self.loaded.mix[kind]
-        cid = len(self.cases)
-        changes: dict[str, object] = {"id": f"S{cid}", "tier": tier}
+    def open_case(self, kind: str, tier: Tier, now: float, customer: str = "",
+                  origin: int = -1) -> int:
+        index, code, template, runtime, products = self._kind[kind]
+        cid = len(self.case_kind)
+        fields = {**template.__dict__, "id": f"S{cid}", "tier": tier}
         if customer:
-            changes["customer"] = customer
-        if entry.products:
-            p = self.rng.choices(entry.products, [x.share for x in entry.products])[0]
-            changes.update(product=p.name, sku=p.sku, batch=p.batch)
-        incident = _clone(self.templates[kind], changes)
+            fields["customer"] = customer
+        if products is not None:
+            p = products[0][min(bisect(products[1], self.rng.random() * products[1][-1]),
+                                len(products[0]) - 1)]
+            fields.update(product=p.name, sku=p.sku, batch=p.batch)
+        incident = _clone(template, fields)
         self.cases.append(None)
         self.case_kind.append(kind)
         self.version.append(0)
         tier_index = TIER_INDEX[tier]
-        self.table.add(self.kind_index[kind], tier_index, now)
-        self.push((now, OPENED, cid, self.names(kind), tier_index, 0.0))
+        self.table.add(index, tier_index, now)
+        self.push((now, OPENED, cid, code, tier_index, 0.0))
         self.arrival_times.append(now)
         self.open_count += 1
         if origin >= 0:
             self.push((now, COMPLAINT, cid, origin, 0, 0.0))
             self.complaint_times.append(now)
-        work = self.apply(cid, self.runtimes[kind].open(incident, now))
+        work = self.apply(cid, runtime.open(incident, now), now)
         if work is not None:
-            self.start(cid, kind, work)
+            self.start(cid, kind, work, now)
         return cid
 
     # -- work: parts, then staff, then time; all callbacks on SimPy's event calendar ---------
-    def start(self, cid: int, kind: str, work: WorkRequested) -> None:
+    def start(self, cid: int, kind: str, work: WorkRequested, now: float) -> None:
         """The case needs `work` done now: take its parts, then wait for a member of staff."""
         if work.parts:
             self._parts(cid, kind, work, 0, self.version[cid])
         else:
-            self._request(cid, kind, work, self.version[cid])
+            self._request(cid, kind, work, self.version[cid], now)
 
     def _parts(self, cid: int, kind: str, work: WorkRequested, i: int, version: int) -> None:
         parts = work.parts
@@ -260,7 +270,7 @@ class World:
                              qty, since)
             if not stock.take(qty, resume):
                 return  # backordered: resumes when the units arrive
-        self._request(cid, kind, work, version)
+        self._request(cid, kind, work, version, self.env.now)
 
     def _parts_arrived(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
                        sku: int, qty: int, since: float) -> None:
@@ -273,7 +283,8 @@ class World:
                                         self.roles[work.role])
         return codes
 
-    def _request(self, cid: int, kind: str, work: WorkRequested, version: int) -> None:
+    def _request(self, cid: int, kind: str, work: WorkRequested, version: int,
+                 now: float) -> None:
         """Start the work with a free member of a pool filling its role, or queue it.
 
         The priority key is computed only when the job has to wait."""
@@ -282,15 +293,16 @@ class World:
         for pool in queue.pools:
             if pool.busy < pool.capacity:
                 pool.busy += 1
-                self._begin(cid, kind, codes[1], work, version, self.env.now, pool)
+                self._begin(cid, kind, codes[1], work, version, now, pool, now)
                 return
         self.seq += 1
         heapq.heappush(queue.heap, (self.key[kind](self.cases[cid]), self.seq, partial(
-            self._begin, cid, kind, codes[1], work, version, self.env.now)))
+            self._begin, cid, kind, codes[1], work, version, now)))
 
     def _begin(self, cid: int, kind: str, state: int, work: WorkRequested, version: int,
-               asked: float, pool: StaffPool) -> None:
-        now = self.env.now
+               asked: float, pool: StaffPool, now: float = -1.0) -> None:
+        if now < 0:  # started later by a pool's dispatch, not at once by `_request`
+            now = self.env.now
         if self.version[cid] != version:  # moved on (a timer) while it waited for staff
             pool.give_back()
             return
@@ -316,16 +328,16 @@ class World:
         else:  # what random.choices does with cum_weights, without its per-call set-up
             drawn = bisect(cumulative, self.rng.random() * cumulative[-1])
             trigger = triggers[min(drawn, len(triggers) - 1)]
-        nxt = self.apply(cid, self.runtimes[kind].fire(case, trigger, now))
+        nxt = self.apply(cid, self.runtimes[kind].fire(case, trigger, now), now)
         if nxt is not None:
-            self.start(cid, kind, nxt)
+            self.start(cid, kind, nxt, now)
 
     # -- effects -----------------------------------------------------------------------------
-    def apply(self, cid: int, step: Step) -> WorkRequested | None:
-        """Carry out a step's effects; return the work the case now needs, if any."""
+    def apply(self, cid: int, step: Step, now: float) -> WorkRequested | None:
+        """Carry out a step's effects at minute `now` (the clock, passed down rather than read
+        again); return the work the case now needs, if any."""
         case = step.case
         self.cases[cid] = case
-        now = self.env.now
         push = self.push
         kind = self.case_kind[cid]
         work = None
@@ -378,7 +390,8 @@ class World:
         """A deadline came due (the timer wheel only calls for live ones)."""
         case = self.cases[cid]
         kind = self.case_kind[cid]
-        self._wake(cid, self.apply(cid, self.runtimes[kind].expire(case, key, self.env.now)))
+        now = self.env.now
+        self._wake(cid, self.apply(cid, self.runtimes[kind].expire(case, key, now), now), now)
 
     def _schedule_event(self, cid: int, trigger: str, at: float) -> None:
         version = self.version[cid]
@@ -388,14 +401,15 @@ class World:
             if self.version[cid] != version or case is None or case.closed:
                 return  # the case moved on before the event came
             kind = self.case_kind[cid]
-            work = self.apply(cid, self.runtimes[kind].fire(case, trigger, self.env.now))
-            self._wake(cid, work)
+            now = self.env.now
+            work = self.apply(cid, self.runtimes[kind].fire(case, trigger, now), now)
+            self._wake(cid, work, now)
 
         self.env.timeout(at - self.env.now).callbacks.append(fire)
 
-    def _wake(self, cid: int, work: WorkRequested | None) -> None:
+    def _wake(self, cid: int, work: WorkRequested | None, now: float) -> None:
         if work is not None:
-            self.start(cid, self.case_kind[cid], work)
+            self.start(cid, self.case_kind[cid], work, now)
 
     def _maybe_complain(self, cid: int, case: Case) -> None:
         rule = self.loaded.scenario.complaints
@@ -405,7 +419,8 @@ class World:
             return  # a complaint about a complaint is the same complaint
         if self.rng.random() < rule.probability:
             self.complained.add(cid)
-            self.open_case(rule.kind, case.incident.tier, case.incident.customer, origin=cid)
+            self.open_case(rule.kind, case.incident.tier, self.env.now, case.incident.customer,
+                           origin=cid)
 
     # -- messages and emergency levels -------------------------------------------------------
     def owe(self, cid: int, msg: MessageOwed, tier_rank: int) -> None:

@@ -117,7 +117,10 @@ class StaffPool:
         self.busy_minutes += minutes
         self.started_sum -= now - minutes
         self.busy -= 1
-        self.dispatch()
+        for q in self.queues:
+            if q.heap:  # somebody waits: start the best jobs (nobody: nothing to do)
+                self.dispatch()
+                return
 
     def close(self) -> None:
         """End of the run: count capacity, and the work of jobs still running, up to now."""
