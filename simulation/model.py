@@ -133,7 +133,7 @@ class World:
         self._codes: dict[int, tuple] = {}
         """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
         self._work: dict[int, tuple] = {}
-        """id(prebuilt WorkRequested) -> (it, kept alive; state code, role queue)."""
+        """id(prebuilt WorkRequested) -> its job record (`_job`), which keeps it alive."""
         self.kind_index = {k: i for i, k in enumerate(self.kinds)}
         self.templates = {k: Incident.model_construct(
             id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
@@ -277,58 +277,62 @@ class World:
         self.push((self.env.now, PARTS_WAIT, cid, sku, qty, self.env.now - since))
         self._parts(cid, kind, work, i, version)
 
-    def _work_codes(self, kind: str, work: WorkRequested) -> tuple:
-        """(work, state code, role queue) of a prebuilt WorkRequested, coded once."""
-        codes = self._work[id(work)] = (work, self._state_index[kind][work.state],
-                                        self.roles[work.role])
-        return codes
+    def _job(self, kind: str, work: WorkRequested) -> tuple:
+        """What starting and finishing a prebuilt WorkRequested needs, looked up once:
+        (work, kind, state code, role queue, duration sampler, outcome triggers, their
+        cumulative probabilities, runtime)."""
+        triggers, cumulative = self._outcomes[kind][work.state]
+        job = self._work[id(work)] = (work, kind, self._state_index[kind][work.state],
+                                      self.roles[work.role], work.duration.sample, triggers,
+                                      cumulative, self.runtimes[kind])
+        return job
 
     def _request(self, cid: int, kind: str, work: WorkRequested, version: int,
                  now: float) -> None:
         """Start the work with a free member of a pool filling its role, or queue it.
 
         The priority key is computed only when the job has to wait."""
-        codes = self._work.get(id(work)) or self._work_codes(kind, work)
-        queue = codes[2]
+        job = self._work.get(id(work)) or self._job(kind, work)
+        queue = job[3]
         for pool in queue.pools:
             if pool.busy < pool.capacity:
                 pool.busy += 1
-                self._begin(cid, kind, codes[1], work, version, now, pool, now)
+                self._begin(cid, job, version, now, pool, now)
                 return
         self.seq += 1
-        heapq.heappush(queue.heap, (self.key[kind](self.cases[cid]), self.seq, partial(
-            self._begin, cid, kind, codes[1], work, version, now)))
+        heapq.heappush(queue.heap, (self.key[kind](self.cases[cid]), self.seq,
+                                    partial(self._begin, cid, job, version, now)))
 
-    def _begin(self, cid: int, kind: str, state: int, work: WorkRequested, version: int,
-               asked: float, pool: StaffPool, now: float = -1.0) -> None:
+    def _begin(self, cid: int, job: tuple, version: int, asked: float, pool: StaffPool,
+               now: float = -1.0) -> None:
         if now < 0:  # started later by a pool's dispatch, not at once by `_request`
             now = self.env.now
         if self.version[cid] != version:  # moved on (a timer) while it waited for staff
             pool.give_back()
             return
-        self.push((now, ASSIGNED, cid, pool.index, state, now - asked))
-        minutes = work.duration.sample(self.rng)
+        self.push((now, ASSIGNED, cid, pool.index, job[2], now - asked))
+        minutes = job[4](self.rng)
         if now < self.slowdown_until:
             minutes *= self.slowdown
         pool.started_sum += now
         self.env.timeout(minutes).callbacks.append(
-            partial(self._done, cid, kind, state, version, pool, minutes))
+            partial(self._done, cid, job, version, pool, minutes))
 
-    def _done(self, cid: int, kind: str, state: int, version: int, pool: StaffPool,
-              minutes: float, _: simpy.Event) -> None:
+    def _done(self, cid: int, job: tuple, version: int, pool: StaffPool, minutes: float,
+              _: simpy.Event) -> None:
         now = self.env.now
         pool.finished(now, minutes)
-        self.push((now, WORK_DONE, cid, pool.index, state, minutes))
+        self.push((now, WORK_DONE, cid, pool.index, job[2], minutes))
         case = self.cases[cid]
         if self.version[cid] != version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
-        triggers, cumulative = self._outcomes[kind][case.state]
+        _, kind, _, _, _, triggers, cumulative, runtime = job
         if len(triggers) == 1:
             trigger = triggers[0]
         else:  # what random.choices does with cum_weights, without its per-call set-up
             drawn = bisect(cumulative, self.rng.random() * cumulative[-1])
             trigger = triggers[min(drawn, len(triggers) - 1)]
-        nxt = self.apply(cid, self.runtimes[kind].fire(case, trigger, now), now)
+        nxt = self.apply(cid, runtime.fire(case, trigger, now), now)
         if nxt is not None:
             self.start(cid, kind, nxt, now)
 
