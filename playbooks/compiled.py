@@ -26,6 +26,8 @@ class EscRule(NamedTuple):
     to: str
     after: Duration | None
     count: int
+    key: str = ""
+    """The deadline key of a timed rule (`esc:<name>`), built once."""
 
 
 class Comm(NamedTuple):
@@ -35,6 +37,8 @@ class Comm(NamedTuple):
     deadline: Duration
     template: str
     every: Duration | None
+    key: str = ""
+    """The deadline key of a repeating message (`comm:<name>`), built once."""
 
 
 class Route(NamedTuple):
@@ -79,7 +83,8 @@ class Plan:
     states: dict[str, StatePlan]
     initial: str
     levels: tuple[str, ...]
-    sla: dict[str, tuple[tuple[str, Duration], ...]]
+    sla: dict[str, tuple[tuple[str, Duration, str], ...]]
+    """tier -> (milestone, target, deadline key) for each milestone the tier has a target for."""
     esc_opened: tuple[EscRule, ...]
     esc_breach: dict[str, tuple[EscRule, ...]]
     esc_trigger: dict[str, tuple[EscRule, ...]]
@@ -136,7 +141,7 @@ def compile_plan(pb: Playbook) -> Plan:
     esc_rules: dict[str, EscRule] = {}
     cancel_at_ms: dict[str, tuple] = {}
     for name, r in pb.escalation.rules.items():
-        rule = EscRule(name, compile_condition(r.when), r.to, r.after, r.count)
+        rule = EscRule(name, compile_condition(r.when), r.to, r.after, r.count, f"esc:{name}")
         esc_rules[name] = rule
         if r.after is not None:
             key = f"esc:{name}"
@@ -165,7 +170,7 @@ def compile_plan(pb: Playbook) -> Plan:
         if ob.on.emergency is not None:
             continue  # operation-wide messages belong to the emergency runtime
         comm = Comm(name, ob.audience, compile_condition(ob.when), ob.deadline, ob.template,
-                    ob.repeat.every if ob.repeat else None)
+                    ob.repeat.every if ob.repeat else None, f"comm:{name}")
         comms[name] = comm
         on = ob.on
         if on.opened:
@@ -191,7 +196,7 @@ def compile_plan(pb: Playbook) -> Plan:
     keys += [f"comm:{n}" for n in comms] + [k for p in states.values() for k, _, _ in p.timers]
     return Plan(
         states=states, initial=lc.initial, levels=tuple(pb.escalation.levels),
-        sla={tier: tuple((ms, d) for ms, d in pb.sla.for_tier(tier).items()
+        sla={tier: tuple((ms, d, f"sla:{ms}") for ms, d in pb.sla.for_tier(tier).items()
                          if ms in lc.milestones) for tier in ("VIP", "tier1", "tier2")},
         esc_opened=tuple(esc_opened), esc_breach=esc_breach, esc_trigger=esc_trigger,
         esc_rules=esc_rules, cancel_at_milestone=cancel_at_ms, comm_opened=tuple(comm_opened),

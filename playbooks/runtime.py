@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from incidents.model import Incident
+from incidents.model import MILESTONES, Incident
 from incidents.sla import Duration, TimeBase
 from playbooks.compiled import Comm, Plan, Route, StatePlan, compile_plan
 from playbooks.effects import (Arm, Breached, Effect, Escalated, MessageOwed, MilestoneMet,
@@ -35,6 +35,7 @@ DEFAULT_EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
 _NONE: frozenset[str] = frozenset()
+_SLA_KEY = {ms: f"sla:{ms}" for ms in MILESTONES}
 
 
 class Case(NamedTuple):
@@ -182,11 +183,11 @@ class Runtime:
         tx = _Tx(case, at, plan.cancels)
         tx.effects.append(self._opened)
         deadline = self.timebase.deadline
-        for ms, target in plan.sla[incident.tier]:
-            tx.arm(f"sla:{ms}", deadline(at, target))
+        for _, target, key in plan.sla[incident.tier]:
+            tx.arm(key, deadline(at, target))
         for rule in plan.esc_opened:
             if rule.pred is None or rule.pred(incident):
-                tx.arm(f"esc:{rule.name}", deadline(at, rule.after))  # type: ignore[arg-type]
+                tx.arm(rule.key, deadline(at, rule.after))  # type: ignore[arg-type]
         for comm in plan.comm_opened:
             self._owe(tx, comm)
         return self._enter(tx, plan.states[plan.initial])
@@ -313,7 +314,7 @@ class Runtime:
             tx.arm(key, deadline(at, after))
         for rule in plan.esc_since:
             if rule.pred is None or rule.pred(incident):
-                tx.arm(f"esc:{rule.name}", deadline(at, rule.after))  # type: ignore[arg-type]
+                tx.arm(rule.key, deadline(at, rule.after))  # type: ignore[arg-type]
         for rule in plan.esc_enter:
             if rule.pred is None or rule.pred(incident):
                 self._escalate(tx, rule.to, rule.name)
@@ -325,7 +326,7 @@ class Runtime:
 
     def _meet(self, tx: _Tx, ms: str) -> None:
         tx.met = tx.met | {ms}
-        key = f"sla:{ms}"
+        key = _SLA_KEY[ms]
         due = tx.timers.get(key)
         if due is not None:
             tx.cancel(key)
@@ -356,4 +357,4 @@ class Runtime:
                            self.timebase, self._zone)
         tx.effects.append(MessageOwed(comm.name, comm.audience, due, comm.template, context))
         if comm.every is not None:
-            tx.arm(f"comm:{comm.name}", self.timebase.deadline(tx.at, comm.every))
+            tx.arm(comm.key, self.timebase.deadline(tx.at, comm.every))
