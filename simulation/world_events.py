@@ -82,6 +82,8 @@ def signal_process(world: World, interval: float, end: float) -> Iterator[simpy.
         world.log.add(env.now, _SIGNAL, -1, world.open_count, arrived,
                       measured["sla_breaches_24h"])
         world.emergency_effects(world.policy.on_signals(measured, env.now))
+        if len(world.log.buffer) > EventLog.FLUSH_AT:  # arrivals flush too, but may have ended
+            world.log.flush()
 
 
 def inject_process(world: World, index: int, inject: Inject, at: float) -> Iterator[simpy.Event]:
