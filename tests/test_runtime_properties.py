@@ -33,9 +33,13 @@ TIERS = ["VIP", "tier1", "tier2"]
 
 
 @st.composite
-def random_playbooks(draw: st.DrawFn) -> Playbook:
+def random_playbooks(draw: st.DrawFn, sparse: bool = False) -> Playbook:
     """A valid playbook: a chain to a final state (so all is reachable and can finish) plus
-    random extra edges, conditional alternatives, outcomes, timers and escalation rules."""
+    random extra edges, conditional alternatives, outcomes, timers and escalation rules.
+
+    `sparse`: SLA targets for only some tiers, no timed escalation and no messages, so that
+    opening may arm nothing and cases may close holding no deadlines (the runtime's fast
+    paths)."""
     n = draw(st.integers(2, 7))
     names = [f"s{i}" for i in range(n)] + ["end"]
     states: dict[str, dict] = {}
@@ -69,10 +73,11 @@ def random_playbooks(draw: st.DrawFn) -> Playbook:
         "late": {"after": f"{draw(st.integers(1, 300))}m", "to": "next"},
         "breach": {"on_breach": "acknowledge", "to": "l2"},
     }
+    sla_tiers = draw(st.lists(st.sampled_from(TIERS), unique=True)) if sparse else TIERS
     data = {
         "name": "random",
         "roles": {"r": {}},
-        "sla": {t: {"acknowledge": f"{draw(st.integers(1, 500))}m"} for t in TIERS},
+        "sla": {t: {"acknowledge": f"{draw(st.integers(1, 500))}m"} for t in sla_tiers},
         "lifecycle": {"initial": "s0", "events": sorted(events),
                       "milestones": {"acknowledge": draw(st.sampled_from(names))},
                       "states": states},
@@ -81,6 +86,10 @@ def random_playbooks(draw: st.DrawFn) -> Playbook:
                                    "repeat": {"every": "90m", "until": "end"},
                                    "template": "{id} {state}"}},
     }
+    if sparse:
+        del data["communications"], rules["late"]
+        if not sla_tiers:
+            del rules["breach"]
     playbook = Playbook.model_validate(data)
     errors = [d for d in semantic_diagnostics(playbook, Document("<generated>", data))
               if d.severity == "error"]
