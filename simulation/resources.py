@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from functools import partial
 from typing import Any, Callable
 
 import simpy
@@ -245,7 +246,7 @@ class Stock:
         self.on_order += qty
         lead = self.sample(self.spec.lead_time)
         self.log.add(self.env.now, _ORDER, -1, self.index, qty, self.env.now + lead)
-        self.env.process(self._deliver(qty, lead, supplier=True))
+        self.env.timeout(lead).callbacks.append(partial(self._deliver, qty, True))
 
     def enable_transfers(self) -> None:
         self.transfers_enabled = True
@@ -262,10 +263,10 @@ class Stock:
         self.transfer_cost += self.spec.transfer_cost
         self.log.add(self.env.now, _TRANSFER, -1, self.index, uncovered, self.spec.transfer_cost)
         lead = self.spec.transfer_lead_time.wall_minutes
-        self.env.process(self._deliver(uncovered, lead, supplier=False))
+        self.env.timeout(lead).callbacks.append(partial(self._deliver, uncovered, False))
 
-    def _deliver(self, qty: int, lead: float, supplier: bool):  # type: ignore[no-untyped-def]
-        yield self.env.timeout(lead)
+    def _deliver(self, qty: int, supplier: bool, _: simpy.Event) -> None:
+        """Units ordered from the supplier (or transferred) arrive after their lead time."""
         if supplier:
             self.on_order -= qty
         else:
