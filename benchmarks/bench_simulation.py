@@ -21,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from typing import Callable
 
 import simpy
 
@@ -128,7 +129,8 @@ staffing = {name: spec.model_copy(update={
     "headcount": None if spec.headcount is None else max(1, round(spec.headcount * scale)),
     "shifts": [s.model_copy(update={"headcount": max(1, round(s.headcount * scale))})
                for s in spec.shifts]}) for name, spec in loaded.staffing.items()}
-parts = {sku: p.model_copy(update={"initial": int(p.initial * scale)}) for sku, p in sc.parts.items()}
+parts = {sku: p.model_copy(update={"initial": int(p.initial * scale)})
+         for sku, p in sc.parts.items()}
 scenario = sc.model_copy(update={"demand": demand, "parts": parts})
 import dataclasses
 loaded = dataclasses.replace(loaded, scenario=scenario, staffing=staffing)

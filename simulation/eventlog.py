@@ -2,7 +2,8 @@
 change and message of a run, in typed columns.
 
 A million-incident run logs tens of millions of events; Python tuples would need gigabytes,
-so the log keeps typed `array` columns (32 bytes per event) and interns names. Metrics are pure functions of this log and the case table.
+so the log keeps typed `array` columns (32 bytes per event) and interns names. Metrics are
+pure functions of this log and the case table.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The SimPy model: incidents walk their playbooks against staff on shift and parts on the shelf.
 
 `run(loaded, seed)` is the whole model: a pure function of the scenario and the seed. Each
-incident is a SimPy process (`case`) that asks the playbook runtime what to do next: work to
-be done (staff of a role, a sampled duration, parts from stock), or a wait for a timer or an
-outside event. Deadlines the runtime arms become SimPy timeouts; cancelled ones are dropped
-when they come due. Every change is written to the event log; metrics are computed from it.
+incident asks the playbook runtime what to do next: work to be done (parts from stock, then a
+member of staff of a role for a sampled duration), or a wait for a deadline or an outside
+event. A case is not a SimPy process but a chain of callbacks on SimPy's event calendar (the
+arrival, the end of each job), which costs a fraction of a generator per case; deadlines wait
+in one timer heap (`timers.py`). Every change is written to the event log; metrics are
+computed from it.
 """
 
 from __future__ import annotations
@@ -471,7 +473,8 @@ class World:
                 if e.pool in (None, pool.name):
                     pool.overtime = True
         elif e.resource == "contractors":
-            pools = [p for p in self.pools.values() if p.spec.contractor and self._serves(p, e.pool)]
+            pools = [p for p in self.pools.values()
+                     if p.spec.contractor and self._serves(p, e.pool)]
             for pool in pools:
                 self.env.process(self._activate(pool))
         elif e.resource == "parts_transfer":
