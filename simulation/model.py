@@ -17,7 +17,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 from functools import partial
-from typing import Iterator
+from typing import Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -49,6 +49,7 @@ MILESTONE, BREACH, ESCALATED, OWED, SENT = (_C("milestone"), _C("breach"), _C("e
 CLOSED, LEVEL, UNLOCK, COMPLAINT = _C("closed"), _C("level"), _C("unlock"), _C("complaint")
 TIERS = ("VIP", "tier1", "tier2")
 TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
+T = TypeVar("T")
 
 
 def _clone(template: Incident, fields: dict[str, object]) -> Incident:
@@ -65,6 +66,12 @@ def _clone(template: Incident, fields: dict[str, object]) -> Incident:
     object.__setattr__(clone, "__pydantic_extra__", None)
     object.__setattr__(clone, "__pydantic_private__", None)
     return clone
+
+
+def _draw(items: Sequence[T], cumulative: list[float], rng: random.Random) -> T:
+    """One of `items`, weighted by their `cumulative` weights: what `random.choices` does with
+    `cum_weights` (the same draws from the same generator), without its per-call set-up."""
+    return items[min(bisect(cumulative, rng.random() * cumulative[-1]), len(items) - 1)]
 
 
 @dataclass
@@ -136,7 +143,6 @@ class World:
         """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
         self._work: dict[int, tuple] = {}
         """id(prebuilt WorkRequested) -> its job record (`_job`), which keeps it alive."""
-        self.kind_index = {k: i for i, k in enumerate(self.kinds)}
         self.templates = {k: Incident.model_construct(
             id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
             channel="phone", region=e.region, product="", sku="", batch="",
@@ -206,13 +212,9 @@ class World:
         kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
         while True:  # the arrival this timeout was for, and any others due by now
             i += 1
-            if kind_cum is None:
-                kind = kinds[0]
-            else:  # what random.choices does with cum_weights, without its per-call set-up
-                kind = kinds[min(bisect(kind_cum, rng.random() * kind_cum[-1]), len(kinds) - 1)]
+            kind = kinds[0] if kind_cum is None else _draw(kinds, kind_cum, rng)
             tiers, cum = tier_cum[kind]
-            tier = tiers[0] if cum is None else tiers[
-                min(bisect(cum, rng.random() * cum[-1]), len(tiers) - 1)]
+            tier = tiers[0] if cum is None else _draw(tiers, cum, rng)
             self.open_case(kind, tier, now)
             if i == n or times[i] > now:
                 break
@@ -230,8 +232,7 @@ class World:
         if customer:
             fields["customer"] = customer
         if products is not None:
-            p = products[0][min(bisect(products[1], self.rng.random() * products[1][-1]),
-                                len(products[0]) - 1)]
+            p = _draw(products[0], products[1], self.rng)
             fields.update(product=p.name, sku=p.sku, batch=p.batch)
         incident = _clone(template, fields)
         self.cases.append(None)
@@ -329,11 +330,7 @@ class World:
         if self.version[cid] != version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
         _, kind, _, _, _, triggers, cumulative, runtime = job
-        if len(triggers) == 1:
-            trigger = triggers[0]
-        else:  # what random.choices does with cum_weights, without its per-call set-up
-            drawn = bisect(cumulative, self.rng.random() * cumulative[-1])
-            trigger = triggers[min(drawn, len(triggers) - 1)]
+        trigger = triggers[0] if len(triggers) == 1 else _draw(triggers, cumulative, self.rng)
         nxt = self.apply(cid, runtime.fire(case, trigger, now), now)
         if nxt is not None:
             self.start(cid, kind, nxt, now)
