@@ -52,22 +52,6 @@ TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
 T = TypeVar("T")
 
 
-def _clone(template: Incident, fields: dict[str, object]) -> Incident:
-    """An incident with the template's field values changed as in `fields` (the template's
-    `__dict__` with some values replaced), without validation.
-
-    The same thing pydantic's `model_construct` does, minus its per-field default handling:
-    the simulator opens hundreds of thousands of incidents and every value here is already
-    valid (built from a validated scenario).
-    """
-    clone = object.__new__(Incident)
-    object.__setattr__(clone, "__dict__", fields)
-    object.__setattr__(clone, "__pydantic_fields_set__", template.__pydantic_fields_set__)
-    object.__setattr__(clone, "__pydantic_extra__", None)
-    object.__setattr__(clone, "__pydantic_private__", None)
-    return clone
-
-
 def _draw(items: Sequence[T], cumulative: list[float], rng: random.Random) -> T:
     """One of `items`, weighted by their `cumulative` weights: what `random.choices` does with
     `cum_weights` (the same draws from the same generator), without its per-call set-up."""
@@ -147,12 +131,14 @@ class World:
             id="", kind=k, title="", customer="", tier=Tier.TIER2, severity=e.severity,
             channel="phone", region=e.region, product="", sku="", batch="",
             opened_at=sc.start, affected_customers=1) for k, e in loaded.mix.items()}
-        self._kind = {k: (i, self.names(k), self.templates[k], self.runtimes[k],
-                          (e.products, list(accumulate(x.share for x in e.products)))
-                          if e.products else None)
+        self._kind = {k: (i, self.names(k), self.runtimes[k],
+                          (tuple(range(len(e.products))),
+                           list(accumulate(x.share for x in e.products))) if e.products else None)
                       for i, (k, e) in enumerate(loaded.mix.items())}
-        """kind -> (index, name code, template incident, runtime, (products, cumulative
-        shares) or None): what opening a case of the kind needs, looked up once."""
+        """kind -> (index, name code, runtime, (product numbers, cumulative shares) or None):
+        what opening a case of the kind needs, looked up once."""
+        self._incidents: dict[tuple, Incident] = {}
+        """(kind, tier, product number, customer) -> the incident record those cases share."""
 
     # -- construction ------------------------------------------------------------------------
     def _build_staff(self) -> None:
@@ -226,15 +212,11 @@ class World:
 
     def open_case(self, kind: str, tier: Tier, now: float, customer: str = "",
                   origin: int = -1) -> int:
-        index, code, template, runtime, products = self._kind[kind]
+        index, code, runtime, products = self._kind[kind]
         cid = len(self.case_kind)
-        fields = {**template.__dict__, "id": f"S{cid}", "tier": tier}
-        if customer:
-            fields["customer"] = customer
-        if products is not None:
-            p = _draw(products[0], products[1], self.rng)
-            fields.update(product=p.name, sku=p.sku, batch=p.batch)
-        incident = _clone(template, fields)
+        product = -1 if products is None else _draw(products[0], products[1], self.rng)
+        incident = (self._incidents.get((kind, tier, product, customer))
+                    or self._incident(kind, tier, product, customer))
         self.cases.append(None)
         self.case_kind.append(kind)
         self.version.append(0)
@@ -250,6 +232,24 @@ class World:
         if work is not None:
             self.start(cid, kind, work, now)
         return cid
+
+    def _incident(self, kind: str, tier: Tier, product: int, customer: str) -> Incident:
+        """The incident record of cases of this kind, tier, product and customer.
+
+        Cases with the same attributes share one immutable record, built the first time:
+        everything the runtime reads of an incident (tier, severity, product...) is the same
+        for them, and the case number, which the event log carries, tells them apart. A
+        simulation opens hundreds of thousands of cases; a record each would cost more than
+        the playbook steps they take."""
+        entry = self.loaded.mix[kind]
+        fields: dict[str, object] = {"tier": tier, "customer": customer}
+        if product >= 0:
+            p = entry.products[product]
+            fields.update(product=p.name, sku=p.sku, batch=p.batch)
+        fields["id"] = f"sim:{kind}:{tier.value}:{fields.get('sku') or '-'}"
+        record = self._incidents[(kind, tier, product, customer)] = self.templates[
+            kind].model_copy(update=fields)
+        return record
 
     # -- work: parts, then staff, then time; all callbacks on SimPy's event calendar ---------
     def start(self, cid: int, kind: str, work: WorkRequested, now: float) -> None:
