@@ -8,7 +8,7 @@
 3. Peak memory of a one-million-incident run of the default scenario, measured in a child
    process (ru_maxrss) so nothing else in this process counts (target: under 2 GB).
 
-Run: python -m benchmarks.bench_simulation [--quick]
+Run: python -m benchmarks.bench_simulation [--quick] [--sweep]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from typing import Callable
 
 import simpy
@@ -28,18 +29,19 @@ import simpy
 from simulation.loader import DEFAULT_SCENARIO, load_scenario, scenario_from_text
 from simulation.model import run
 
-__all__ = ["handwritten_simpy", "ciw_queue", "muster_queue", "interleaved", "main"]
+__all__ = ["handwritten_simpy", "ciw_queue", "muster_queue", "interleaved", "sweep", "main"]
 
 LAM_PER_HOUR, MEAN_SERVICE, SERVERS = 30.0, 15.0, 9  # rho = 0.83
 
 
-def handwritten_simpy(days: float, seed: int) -> tuple[float, int]:
+def handwritten_simpy(days: float, seed: int, servers: int = SERVERS,
+                      lam_per_hour: float = LAM_PER_HOUR) -> tuple[float, int]:
     """The smallest honest SimPy model of the queue: seconds, customers served."""
     env = simpy.Environment()
-    server = simpy.Resource(env, capacity=SERVERS)
+    server = simpy.Resource(env, capacity=servers)
     rng = random.Random(seed)
     waits: list[float] = []
-    lam = LAM_PER_HOUR / 60.0
+    lam = lam_per_hour / 60.0
 
     def customer(env: simpy.Environment):  # type: ignore[no-untyped-def]
         arrived = env.now
@@ -60,12 +62,13 @@ def handwritten_simpy(days: float, seed: int) -> tuple[float, int]:
     return time.perf_counter() - start, len(waits)
 
 
-def ciw_queue(days: float, seed: int) -> tuple[float, int]:
+def ciw_queue(days: float, seed: int, servers: int = SERVERS,
+              lam_per_hour: float = LAM_PER_HOUR) -> tuple[float, int]:
     import ciw
     network = ciw.create_network(
-        arrival_distributions=[ciw.dists.Exponential(rate=LAM_PER_HOUR / 60.0)],
+        arrival_distributions=[ciw.dists.Exponential(rate=lam_per_hour / 60.0)],
         service_distributions=[ciw.dists.Exponential(rate=1.0 / MEAN_SERVICE)],
-        number_of_servers=[SERVERS])
+        number_of_servers=[servers])
     ciw.seed(seed)
     gc.collect()
     start = time.perf_counter()
@@ -74,14 +77,15 @@ def ciw_queue(days: float, seed: int) -> tuple[float, int]:
     return time.perf_counter() - start, len(sim.get_all_records())
 
 
-def muster_queue(days: float, seed: int) -> tuple[float, int]:
+def muster_queue(days: float, seed: int, servers: int = SERVERS,
+                 lam_per_hour: float = LAM_PER_HOUR) -> tuple[float, int]:
     loaded = scenario_from_text(textwrap.dedent(f"""
         name: bench-mmc
         horizon: {days}d
         queue:
-          arrival_rate: {LAM_PER_HOUR}/h
+          arrival_rate: {lam_per_hour}/h
           service: {{exponential: {MEAN_SERVICE}m}}
-          servers: {SERVERS}
+          servers: {servers}
         """))
     gc.collect()
     start = time.perf_counter()
@@ -147,10 +151,26 @@ def peak_memory(incidents: int) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def sweep(days: float, repeat: int) -> None:
+    """The queue at the same load (rho = 0.83) with more or fewer servers: how the ratios
+    depend on the shape of the queue, each line with about as many customers."""
+    print("  by number of servers (same load, about as many customers):")
+    for servers in (1, 3, 9, 30):
+        lam = LAM_PER_HOUR * servers / SERVERS
+        fns = tuple(partial(fn, servers=servers, lam_per_hour=lam)
+                    for fn in (handwritten_simpy, muster_queue, ciw_queue))
+        (ts, ns), (tm, nm), (tc, nc) = interleaved(fns, days * SERVERS / servers, repeat)
+        print(f"  c={servers:<3d} us/customer: SimPy {ts / ns * 1e6:5.1f}  Muster "
+              f"{tm / nm * 1e6:5.1f}  Ciw {tc / nc * 1e6:5.1f}   Muster / SimPy {tm / ts:4.2f}x"
+              f"  Ciw / Muster {tc / tm:4.2f}x")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs, 100k for memory")
     parser.add_argument("--days", type=float, default=None, help="queue horizon in days")
+    parser.add_argument("--sweep", action="store_true",
+                        help="also the queue with 1, 3, 9 and 30 servers at the same load")
     args = parser.parse_args(argv)
     days = args.days or (10.0 if args.quick else 40.0)
     repeat = 3 if args.quick else 5
@@ -164,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     r1, r2 = t_muster / t_simpy, t_ciw / t_muster
     print(f"  Muster / SimPy     {r1:7.2f}x  (target <= 1.5x) {'OK' if r1 <= 1.5 else 'MISSED'}")
     print(f"  Ciw / Muster       {r2:7.2f}x  (target >= 2x)   {'OK' if r2 >= 2 else 'MISSED'}")
+    if args.sweep:
+        sweep(days, repeat)
     t_default, n_default, name = default_rate(repeat)
     rate = n_default / t_default
     print(f"default scenario {name}: {n_default:,} incidents in {t_default:.2f} s = "
