@@ -46,8 +46,8 @@ def calibrate(
 ) -> None:
     """Fit arrivals by hour and weekday, surges and resolve times; write a runnable scenario.
 
-    The scenario keeps the --base scenario's mix, staffing and parts, starts on the log's
-    busiest week and runs for 7 days: `muster simulate calibrated.yaml` runs it.
+    The scenario keeps the --base scenario's mix, staffing and parts.
+    It starts on the log's busiest week and runs for 7 days: `muster simulate calibrated.yaml`.
     """
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
