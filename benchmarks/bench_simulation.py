@@ -26,8 +26,8 @@ from typing import Callable
 
 import simpy
 
-from simulation.loader import DEFAULT_SCENARIO, load_scenario, scenario_from_text
-from simulation.model import run
+from simulation.scenario.loader import DEFAULT_SCENARIO, load_scenario, scenario_from_text
+from simulation.model.world import run
 
 __all__ = ["handwritten_simpy", "ciw_queue", "muster_queue", "interleaved", "sweep", "main"]
 
@@ -119,9 +119,9 @@ def default_rate(repeat: int) -> tuple[float, int, str]:
 
 MEMORY_CHILD = """
 import json, resource, sys
-from simulation.loader import DEFAULT_SCENARIO, load_scenario
-from simulation.model import run
-from simulation.scenario import Demand
+from simulation.scenario.loader import DEFAULT_SCENARIO, load_scenario
+from simulation.model.world import run
+from simulation.scenario.model import Demand
 loaded = load_scenario(DEFAULT_SCENARIO)
 target = int(sys.argv[1])
 sc = loaded.scenario

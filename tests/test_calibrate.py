@@ -1,4 +1,4 @@
-"""Tests for simulation.calibrate and `muster calibrate`, on synthetic logs with a known truth.
+"""Tests for simulation.calibration.fit and `muster calibrate`, on synthetic logs with a known truth.
 
 The synthetic log is a Poisson process: each hour of each day gets Poisson(base x hourly[h]
 x weekly[d] x surge) arrivals, placed uniformly within the hour (seeded numpy Generator).
@@ -28,15 +28,15 @@ import yaml
 from typer.testing import CliRunner
 
 from incidents.distributions import LogNormal, parse_distribution
-from simulation.calibrate import (
+from simulation.calibration.fit import (
     ATTRIBUTION,
     calibrate,
     fit_resolve_times,
     write_fragment,
 )
 from simulation.errors import SimulationError
-from simulation.replay import EXCERPT
-from simulation.scenario import Demand
+from simulation.scenario.history import EXCERPT
+from simulation.scenario.model import Demand
 from tui.calibrate_cmd import calibrate as calibrate_cmd
 
 Z = 4.0
@@ -265,7 +265,7 @@ def test_command_prints_tables_and_writes_the_fragment(tmp_path: Path) -> None:
                  "lognormal (kept)", f"wrote {out}"):
         assert text in result.output
     assert yaml.safe_load(frag.read_text(encoding="utf-8"))["calibration"]["incidents"] == 3931
-    from simulation.loader import load_scenario
+    from simulation.scenario.loader import load_scenario
     loaded = load_scenario(out)
     assert loaded.scenario.start.date().isoformat() == "2016-03-02"
     assert loaded.scenario.demand.base_rate > 0 and loaded.scenario.demand.replay is None
@@ -277,7 +277,7 @@ def test_replayed_scenario_reproduces_the_log_day_by_day(tmp_path: Path) -> None
 
     import numpy as np
 
-    from simulation.loader import load_scenario
+    from simulation.scenario.loader import load_scenario
     out = tmp_path / "replay.yaml"
     result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--out", str(out),
                                         "--replay"])

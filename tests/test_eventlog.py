@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.eventlog import KINDS, EventLog
+from simulation.model.eventlog import KINDS, EventLog
 
 events = st.tuples(
     st.floats(0, 1e7, allow_nan=False), st.integers(0, len(KINDS) - 1),

@@ -1,5 +1,5 @@
-"""Metrics of one replication (`simulation.metrics`) and their summary over replications
-(`simulation.replications`).
+"""Metrics of one replication (`simulation.results.metrics`) and their summary over replications
+(`simulation.results.replications`).
 
 The metric tests build a small event log and case table by hand, so every expected number is
 worked out here from the events themselves, never read back from the code under test. The
@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from incidents.model import Tier
-from simulation.eventlog import CaseTable, EventLog
-from simulation.loader import scenario_from_text
-from simulation.metrics import STOCK_POINTS, compute, stats
-from simulation.model import Results, run
-from simulation.replications import replicate, replication_seeds, summarise, t_quantile
-from simulation.scenario import Costs
+from simulation.model.eventlog import CaseTable, EventLog
+from simulation.scenario.loader import scenario_from_text
+from simulation.results.metrics import STOCK_POINTS, compute, stats
+from simulation.model.world import Results, run
+from simulation.results.replications import replicate, replication_seeds, summarise, t_quantile
+from simulation.scenario.model import Costs
 
 C = EventLog.code
 VIP, TIER1, TIER2 = 0, 1, 2

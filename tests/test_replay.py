@@ -1,4 +1,4 @@
-"""Tests for simulation.replay: formats, containers, dedupe by id, windowing, located errors.
+"""Tests for simulation.scenario.history: formats, containers, dedupe by id, windowing, located errors.
 
 Every file is written by the test itself (tmp_path); expected line numbers are counted from
 the rows written, never typed in by hand. The shipped excerpt is the only bundled input.
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from simulation.errors import SimulationError
-from simulation.replay import (
+from simulation.scenario.history import (
     EXCERPT,
     arrival_minutes,
     busiest_week,

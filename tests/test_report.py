@@ -1,4 +1,4 @@
-"""The simulation report (`simulation.report`, `simulation.plots`) and `muster simulate`.
+"""The simulation report (`simulation.results.report`, `simulation.results.plots`) and `muster simulate`.
 
 A tiny scenario (one day, a few dozen repair cases) keeps every test fast; its product and
 one staff pool have Chinese names, which must come through to report.md unchanged. The
@@ -17,10 +17,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from simulation.loader import scenario_from_text
-from simulation.plots import surge_spans
-from simulation.replications import replicate
-from simulation.report import OWN_FILES, write_report
+from simulation.scenario.loader import scenario_from_text
+from simulation.results.plots import surge_spans
+from simulation.results.replications import replicate
+from simulation.results.report import OWN_FILES, write_report
 from tui.simulate_cmd import simulate
 
 PRODUCT = "实木复合地板"
@@ -138,7 +138,7 @@ def test_plots_without_a_cjk_font_fall_back_silently(
         written: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import warnings
 
-    from simulation import plots
+    from simulation.results import plots
 
     out, _ = written
     summary = json.loads((out / "results.json").read_text(encoding="utf-8"))["summary"]

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from playbooks.loader import library_files, load_playbook
 from playbooks.runtime import Runtime
 from playbooks.schema import Playbook
-from simulation.loader import queue_playbook
-from simulation.scenario import Queue
+from simulation.scenario.loader import queue_playbook
+from simulation.scenario.model import Queue
 from tests.rt_helpers import EPOCH, incident
 from tests.test_runtime_properties import COMMON, TIERS, drive, finish, random_playbooks
 

@@ -15,10 +15,10 @@ import pytest
 from incidents.model import Tier
 from incidents.source import Diagnostic
 from simulation.errors import SimulationError
-from simulation.loader import (DEFAULT_SCENARIO, LoadedScenario, bundled_scenarios,
+from simulation.scenario.loader import (DEFAULT_SCENARIO, LoadedScenario, bundled_scenarios,
                                load_scenario, queue_playbook, resolve_scenario,
                                scenario_from_text, scenarios_dir)
-from simulation.scenario import Queue
+from simulation.scenario.model import Queue
 from tests.conftest import base_playbook, col_of, finding, line_of, mutate
 
 BASE = textwrap.dedent("""\
@@ -115,7 +115,7 @@ def test_default_scenario_is_a_normal_week_of_realistic_size() -> None:
 
     import numpy as np
 
-    from simulation.arrivals import expected_arrivals, rate_at
+    from simulation.model.arrivals import expected_arrivals, rate_at
     loaded = load_scenario(DEFAULT_SCENARIO)
     sc = loaded.scenario
     zone = ZoneInfo(loaded.calendar.timezone)

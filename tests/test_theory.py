@@ -19,8 +19,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from simulation.loader import scenario_from_text
-from simulation.model import run
+from simulation.scenario.loader import scenario_from_text
+from simulation.model.world import run
 
 WARMUP_DAYS = 2
 
@@ -138,7 +138,7 @@ def test_base_stock_fill_rate(level: int, lead_hours: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "one-part.yaml").write_text(playbook, encoding="utf-8")
         (Path(tmp) / "s.yaml").write_text(text, encoding="utf-8")
-        from simulation.loader import load_scenario
+        from simulation.scenario.loader import load_scenario
         loaded = load_scenario(Path(tmp) / "s.yaml")
         results = run(loaded, seed=3)
     stock = results.stock["P1"]
@@ -165,7 +165,7 @@ def test_littles_law_on_the_event_log() -> None:
 def test_arrivals_follow_the_integrated_rate_with_surge() -> None:
     from zoneinfo import ZoneInfo
 
-    from simulation.arrivals import expected_arrivals
+    from simulation.model.arrivals import expected_arrivals
     text = textwrap.dedent("""
         name: surge
         horizon: 14d

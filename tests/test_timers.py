@@ -8,7 +8,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.timers import TimerWheel
+from simulation.model.timers import TimerWheel
 
 
 @settings(max_examples=150, deadline=None)

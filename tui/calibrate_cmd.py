@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from simulation.calibrated_scenario import calibrated_scenario, write_scenario
-from simulation.calibrate import POISSON_SIGMAS, Calibration, write_fragment
-from simulation.calibrate import calibrate as fit_log
+from simulation.calibration.scenario import calibrated_scenario, write_scenario
+from simulation.calibration.fit import POISSON_SIGMAS, Calibration, write_fragment
+from simulation.calibration.fit import calibrate as fit_log
 from simulation.errors import SimulationError
-from simulation.loader import load_scenario
+from simulation.scenario.loader import load_scenario
 
 __all__ = ["calibrate"]
 

@@ -4,7 +4,7 @@ Mounted by tui/cli.py as `app.command("simulate")(simulate)`. The command is its
 boundary for the simulation layer: an unknown scenario, a bad scenario file or an output
 folder it cannot write end as located lines on stderr and exit status 2, never a traceback.
 Bad option values (--reps 0) are refused by typer with exit status 2 before anything runs.
-It writes only the report's own files (simulation.report.OWN_FILES) into the output folder.
+It writes only the report's own files (simulation.results.report.OWN_FILES) into the output folder.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulation.errors import SimulationError
-from simulation.loader import DEFAULT_SCENARIO, load_scenario
-from simulation.metrics import TIERS
-from simulation.replications import Replications, replicate
-from simulation.report import OWN_FILES, minutes, pct, write_report
+from simulation.scenario.loader import DEFAULT_SCENARIO, load_scenario
+from simulation.results.metrics import TIERS
+from simulation.results.replications import Replications, replicate
+from simulation.results.report import OWN_FILES, minutes, pct, write_report
 
 __all__ = ["simulate"]
 

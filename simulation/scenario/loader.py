@@ -23,8 +23,8 @@ from incidents.source import (Diagnostic, DiagnosticError, Document, SourceError
                               load_document, parse_document, resolve_bundled)
 from playbooks.schema import Playbook
 from simulation.errors import SimulationError
-from simulation.scenario import MixEntry, PoolSpec, Queue, Replay, Scenario
-from simulation.scenario_check import cross_check, load_mix_playbooks, structure_diagnostics
+from simulation.scenario.model import MixEntry, PoolSpec, Queue, Replay, Scenario
+from simulation.scenario.checks import cross_check, load_mix_playbooks, structure_diagnostics
 
 __all__ = ["LoadedScenario", "load_scenario", "scenario_from_text", "queue_playbook",
            "scenarios_dir", "bundled_scenarios", "resolve_scenario", "DEFAULT_SCENARIO",
@@ -174,7 +174,7 @@ def _replay(scenario: Scenario, spec: Replay, doc: Document,
     `read_events` rather than `read_timestamps`: its warnings (a few unreadable rows skipped)
     become scenario warnings instead of disappearing.
     """
-    from simulation.replay import arrival_minutes, read_events  # numpy only when replaying
+    from simulation.scenario.history import arrival_minutes, read_events  # numpy only when replaying
 
     where = ("demand", "replay", "file")
     file = Path(spec.file) if Path(spec.file).is_absolute() else base / spec.file

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from incidents.source import Diagnostic, Document, diagnostics_from_validation, suggest
 from playbooks.loader import check_file, library_dir, library_files
 from playbooks.schema import Playbook
-from simulation.scenario import MixEntry, PoolSpec, Scenario
+from simulation.scenario.model import MixEntry, PoolSpec, Scenario
 
 __all__ = ["structure_diagnostics", "load_mix_playbooks", "cross_check", "work_roles",
            "used_parts", "waiting_states"]

@@ -21,8 +21,8 @@ from typing import Any, Callable
 import simpy
 
 from incidents.distributions import Distribution
-from simulation.eventlog import EventLog
-from simulation.scenario import PartSpec, PoolSpec, parse_days
+from simulation.model.eventlog import EventLog
+from simulation.scenario.model import PartSpec, PoolSpec, parse_days
 
 __all__ = ["RoleQueue", "StaffPool", "Stock", "weekly_profile"]
 

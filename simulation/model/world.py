@@ -17,7 +17,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 from functools import partial
-from typing import Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,14 +30,15 @@ from playbooks.effects import (Arm, Breached, Cancel, Closed, Escalated, LevelCh
                                WorkRequested)
 from playbooks.emergency import EmergencyRuntime
 from playbooks.runtime import Case, Runtime, Step
-from simulation.arrivals import _offset, draw_arrivals
-from simulation.eventlog import CaseTable, EventLog
-from simulation.loader import LoadedScenario
-from simulation.policies import Policy, make_policy
-from simulation.resources import RoleQueue, StaffPool, Stock, request_role, weekly_profile
-from simulation.scenario import Demand, Surge
-from simulation.timers import TimerWheel
-from simulation.world_events import inject_process, shift_process, signal_process
+from simulation.model.arrivals import _offset, draw_arrivals
+from simulation.model.eventlog import CaseTable, EventLog
+from simulation.scenario.loader import LoadedScenario
+from simulation.model.policies import Policy, make_policy
+from simulation.model.resources import RoleQueue, StaffPool, Stock, request_role, weekly_profile
+from simulation.scenario.model import Demand, Inject, Surge
+from simulation.model.timers import TimerWheel
+from simulation.model.world_events import (count_since, inject_process, shift_process,
+                                           signal_process)
 
 __all__ = ["Results", "World", "run"]
 
@@ -47,6 +48,7 @@ OPENED, STATE, ASSIGNED, WORK_DONE, PARTS_WAIT = (_C("opened"), _C("state"), _C(
 MILESTONE, BREACH, ESCALATED, OWED, SENT = (_C("milestone"), _C("breach"), _C("escalated"),
                                             _C("message_owed"), _C("message_sent"))
 CLOSED, LEVEL, UNLOCK, COMPLAINT = _C("closed"), _C("level"), _C("unlock"), _C("complaint")
+SIGNAL, INJECT = _C("signal"), _C("inject")
 TIERS = ("VIP", "tier1", "tier2")
 TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
 T = TypeVar("T")
@@ -112,6 +114,11 @@ class World:
         self.slowdown_until = -1.0
         self.slowdown = 1.0
         self.seq = 0
+        local = sc.start.astimezone(ZoneInfo(loaded.calendar.timezone))
+        self.week_minute = (local.weekday() * 1440 + local.hour * 60 + local.minute
+                            + local.second / 60)
+        """The local minute of the week (calendar time zone) at model minute 0."""
+        self._last_arrivals = 0
         self._build_staff()
         self._build_stock()
         self._state_index = {k: {s: self.names(s) for s in pb.lifecycle.states}
@@ -151,7 +158,7 @@ class World:
                 queue = self.roles.setdefault(role, RoleQueue(role))
                 queue.pools.append(pool)
                 pool.queues.append(queue)
-            self.env.process(shift_process(self, pool, weekly_profile(spec)))
+            self.env.process(shift_process(self.env, pool, weekly_profile(spec), self.week_minute))
 
     def _build_stock(self) -> None:
         self.stock: dict[str, Stock] = {}
@@ -449,6 +456,48 @@ class World:
         self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
                      int(self.env.now <= msg.due), msg.due)
 
+    def signals(self) -> dict[str, float]:
+        """The aggregate signals emergency levels react to, measured now."""
+        now = self.env.now
+        return {
+            "open_backlog": float(self.open_count),
+            "arrivals_per_hour": float(count_since(self.arrival_times, now, 60.0)),
+            "sla_breaches_24h": float(count_since(self.breach_times, now, 1440.0)),
+            "stock_outs": float(sum(1 for s in self.stock.values() if s.on_hand == 0)),
+            "complaints_24h": float(count_since(self.complaint_times, now, 1440.0)),
+            "escalated_cases": float(self.escalated_open),
+        }
+
+    def on_signal(self) -> None:
+        """A signal interval has passed: measure, log, and let the policy decide."""
+        now = self.env.now
+        measured = self.signals()
+        arrived = len(self.arrival_times) - self._last_arrivals
+        self._last_arrivals = len(self.arrival_times)
+        self.log.add(now, SIGNAL, -1, self.open_count, arrived, measured["sla_breaches_24h"])
+        self.emergency_effects(self.policy.on_signals(measured, now))
+        if len(self.log.buffer) > EventLog.FLUSH_AT:  # arrivals flush too, but may have ended
+            self.log.flush()
+
+    def inject(self, index: int, inject: Inject) -> Callable[[], None] | None:
+        """An inject comes due: change the world; return how to undo it after its duration,
+        if it lasts. Demand spikes are part of the arrivals (drawn up front): only logged."""
+        self.log.add(self.env.now, INJECT, -1, index)
+        if inject.kind == "staff_absence":
+            pool = self.pools[inject.pool]  # type: ignore[index]
+            pool.set_absent(pool.absent + inject.headcount)
+            return partial(self._back, pool, inject.headcount)
+        if inject.kind == "stock_loss":
+            self.stock[inject.sku].lose(inject.qty)  # type: ignore[index]
+        elif inject.kind == "crm_outage":
+            self.slowdown = inject.slowdown
+            self.slowdown_until = self.env.now + inject.duration.wall_minutes
+        return None
+
+    @staticmethod
+    def _back(pool: StaffPool, headcount: int) -> None:
+        pool.set_absent(max(0, pool.absent - headcount))
+
     def emergency_effects(self, effects: tuple) -> None:
         now = self.env.now
         for e in effects:
@@ -519,9 +568,12 @@ def run(loaded: LoadedScenario, seed: int = 1, *, policy: Policy | None = None) 
         times = draw_arrivals(demand, horizon, sc.start, ZoneInfo(loaded.calendar.timezone),
                               world.np_rng, spikes)
     world.start_arrivals(times)
-    world.env.process(signal_process(world, sc.signal_interval.wall_minutes, end))
+    world.env.process(signal_process(world.env, sc.signal_interval.wall_minutes, end,
+                                     world.on_signal))
     for i, inject in enumerate(sc.injects):
-        world.env.process(inject_process(world, i, inject, _offset(inject.at, sc.start)))
+        world.env.process(inject_process(world.env, _offset(inject.at, sc.start),
+                                         inject.duration.wall_minutes,
+                                         partial(world.inject, i, inject)))
     world.env.run(until=end)
     world.log.flush()
     for pool in world.pools.values():

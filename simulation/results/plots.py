@@ -29,10 +29,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from simulation.arrivals import _offset, rate_at, surge_factor
-from simulation.loader import LoadedScenario
-from simulation.metrics import TIERS
-from simulation.scenario import Demand, Surge
+from simulation.model.arrivals import _offset, rate_at, surge_factor
+from simulation.scenario.loader import LoadedScenario
+from simulation.results.metrics import TIERS
+from simulation.scenario.model import Demand, Surge
 
 __all__ = ["CJK_FONTS", "make_plots", "surge_spans", "cjk_font"]
 

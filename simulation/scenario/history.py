@@ -39,7 +39,7 @@ __all__ = [
     "busiest_week",
 ]
 
-EXCERPT = Path(__file__).with_name("data") / "servicenow_excerpt.csv"
+EXCERPT = Path(__file__).resolve().parent.parent / "data" / "servicenow_excerpt.csv"
 """Two weeks of a real ServiceNow log (one row per incident), shipped as an example; see
 simulation/data/README.md for its source, licence and how it was cut."""
 

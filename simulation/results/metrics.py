@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from incidents.model import MILESTONES
-from simulation.eventlog import KINDS, EventLog
+from simulation.model.eventlog import KINDS, EventLog
 
 if TYPE_CHECKING:
-    from simulation.model import Results
+    from simulation.model.world import Results
 
 __all__ = ["TIERS", "compute", "level_order", "stats", "STOCK_POINTS"]
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from simulation.scenario import Demand, Surge
+from simulation.scenario.model import Demand, Surge
 
 __all__ = ["rate_at", "surge_factor", "draw_arrivals", "expected_arrivals"]
 

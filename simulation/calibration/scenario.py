@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from simulation.calibrate import ATTRIBUTION, Calibration
+from simulation.calibration.fit import ATTRIBUTION, Calibration
 from simulation.errors import SimulationError
-from simulation.loader import load_scenario, resolve_scenario
+from simulation.scenario.loader import load_scenario, resolve_scenario
 
 __all__ = ["calibrated_scenario", "write_scenario"]
 

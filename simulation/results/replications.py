@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from simulation.loader import LoadedScenario, load_scenario
-from simulation.metrics import compute
-from simulation.model import Results, run
+from simulation.scenario.loader import LoadedScenario, load_scenario
+from simulation.results.metrics import compute
+from simulation.model.world import Results, run
 
 __all__ = ["Replications", "replicate", "replication_seeds", "summarise", "t_quantile"]
 

@@ -16,10 +16,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from simulation.loader import LoadedScenario
-from simulation.metrics import TIERS
-from simulation.model import Results
-from simulation.plots import COST_LABELS, make_plots
+from simulation.scenario.loader import LoadedScenario
+from simulation.results.metrics import TIERS
+from simulation.model.world import Results
+from simulation.results.plots import COST_LABELS, make_plots
 
 __all__ = ["OWN_FILES", "PLOT_FILES", "muster_version", "write_report", "pct", "minutes"]
 

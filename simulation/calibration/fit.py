@@ -38,7 +38,7 @@ import yaml
 
 from incidents.source import Diagnostic
 from simulation.errors import SimulationError
-from simulation.replay import busiest_week, read_events
+from simulation.scenario.history import busiest_week, read_events
 
 __all__ = [
     "ATTRIBUTION",

@@ -1,0 +1,72 @@
+"""Processes of the world around the incidents: shifts, measured signals, injects.
+
+They know nothing of the World that starts them: each gets the clock and the few objects or
+callbacks it acts on, so the world imports this module and nothing here imports the world.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import Callable, Iterator
+
+import simpy
+
+from simulation.model.resources import StaffPool
+
+__all__ = ["shift_process", "signal_process", "inject_process", "count_since"]
+
+
+def shift_process(env: simpy.Environment, pool: StaffPool, profile: list[tuple[float, int]],
+                  m0: float) -> Iterator[simpy.Event]:
+    """Follow a pool's weekly shift pattern in the calendar's local time, for ever.
+
+    `m0` is the local minute of the week at model minute 0. When overtime is unlocked, people
+    stay on after a shift ends for the pool's overtime hours: the drop in headcount comes
+    later, and those extra person-minutes are counted.
+    """
+    times = [m for m, _ in profile]
+    levels = [h for _, h in profile]
+    i = bisect_right(times, m0) - 1
+    pool.set_scheduled(levels[i])
+    if len(profile) == 1:
+        return
+    week = 0.0
+    while True:
+        i += 1
+        if i == len(times):
+            i, week = 0, week + 10080.0
+        at = week + times[i] - m0
+        if at > env.now:
+            yield env.timeout(at - env.now)
+        new = levels[i]
+        extra = pool.spec.overtime_hours_per_day * 60.0
+        if new < pool.scheduled and pool.overtime and extra > 0:
+            pool.overtime_minutes += (pool.scheduled - new) * extra
+            yield env.timeout(extra)
+        pool.set_scheduled(new)
+
+
+def count_since(times: list[float], now: float, window: float) -> int:
+    """How many of the sorted `times` fall in the last `window` minutes before `now`."""
+    return len(times) - bisect_left(times, now - window)
+
+
+def signal_process(env: simpy.Environment, interval: float, end: float,
+                   tick: Callable[[], None]) -> Iterator[simpy.Event]:
+    """Every `interval` until `end`, call `tick` (the world measures its signals and the
+    policy decides on the emergency level)."""
+    while env.now < end:
+        yield env.timeout(interval)
+        tick()
+
+
+def inject_process(env: simpy.Environment, at: float, minutes: float,
+                   begin: Callable[[], Callable[[], None] | None]) -> Iterator[simpy.Event]:
+    """At minute `at` change the world (`begin`); if it returns an undo, call that
+    `minutes` later (staff come back from an absence)."""
+    if at > env.now:
+        yield env.timeout(at - env.now)
+    undo = begin()
+    if undo is not None:
+        yield env.timeout(minutes)
+        undo()
