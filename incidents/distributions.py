@@ -21,11 +21,13 @@ import random
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from statistics import NormalDist
 from typing import Annotated, Any, ClassVar
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from incidents.errors import IncidentsError
+from incidents.sla import MAX_DURATION_DAYS
 
 __all__ = [
     "Distribution",
@@ -36,24 +38,37 @@ __all__ = [
     "Uniform",
     "Empirical",
     "parse_distribution",
+    "FAMILIES",
     "DistributionField",
+    "MAX_MINUTES",
 ]
 
-# Deliberately tiny and private: incidents.sla owns the full duration grammar, but the
-# distributions must not depend on a module that is still being written.
+MAX_MINUTES = MAX_DURATION_DAYS * 1440.0
+"""Largest parameter (value, mean, sd, bound) of any distribution: 10 years, the longest
+duration incidents.sla accepts. It also keeps every moment finite ((high - low)**2 overflows
+past 1e154) and every lognormal draw inside the range of math.exp."""
+
+# Deliberately tiny and private: incidents.sla owns the full duration grammar (with working
+# time, which a sampled duration cannot use); these are its wall-clock units.
 _UNITS: dict[str, float] = {
+    "s": 1 / 60, "sec": 1 / 60, "secs": 1 / 60, "second": 1 / 60, "seconds": 1 / 60,
+    "秒": 1 / 60, "秒钟": 1 / 60,
     "m": 1.0, "min": 1.0, "minute": 1.0, "minutes": 1.0, "分钟": 1.0,
     "h": 60.0, "hour": 60.0, "hours": 60.0, "小时": 60.0,
     "d": 1440.0, "day": 1440.0, "days": 1440.0, "天": 1440.0,
 }
 _DURATION = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(\D*?)\s*")
-_UNIT_HELP = "m/min/minutes, h/hours, d/days or 分钟/小时/天"
+_UNIT_HELP = "s/sec/seconds, m/min/minutes, h/hours, d/days or 秒/分钟/小时/天"
+_STANDARD_NORMAL = NormalDist()
 
 
 def _minutes(value: object) -> float:
     """A number of minutes, or a duration string such as "30m", "1.5h", "2 days", "3天"."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            raise ValueError("the number is too large to be a duration in minutes") from None
     if isinstance(value, str):
         match = _DURATION.fullmatch(value)
         if match is None:
@@ -85,6 +100,13 @@ class Distribution(ABC):
     @abstractmethod
     def sample(self, rng: random.Random) -> float:
         """One draw in minutes (never negative), using only the caller's generator."""
+
+    @abstractmethod
+    def quantile(self, u: float) -> float:
+        """The inverse distribution function at `u` in [0, 1): a draw by inverse transform.
+
+        Monotone in `u`, so runs that give a case the same uniform give it the same or a
+        proportionally ordered duration: what common random numbers need."""
 
     @property
     def mean(self) -> float:
@@ -140,6 +162,9 @@ class Distribution(ABC):
             raise IncidentsError(f"{label} must be > 0, got {_num(x)}")
         if x < 0:
             raise IncidentsError(f"{label} must be >= 0, got {_num(x)}")
+        if x > MAX_MINUTES:
+            raise IncidentsError(f"{label} must be at most {MAX_DURATION_DAYS} days (10 years, "
+                                 f"{MAX_MINUTES:,.0f} minutes), got {_num(x)} minutes")
         return x + 0.0  # normalise -0.0 so that repr and YAML never show a minus sign
 
 
@@ -155,6 +180,9 @@ class Fixed(Distribution):
         self._set(value=v, _mean=v, _variance=0.0)
 
     def sample(self, rng: random.Random) -> float:
+        return self.value
+
+    def quantile(self, u: float) -> float:
         return self.value
 
     def to_yaml(self) -> object:
@@ -174,6 +202,9 @@ class Exponential(Distribution):
     def sample(self, rng: random.Random) -> float:
         return rng.expovariate(self._rate)
 
+    def quantile(self, u: float) -> float:
+        return -math.log1p(-u) * self._mean
+
 
 class LogNormal(Distribution):
     """Right-skewed task times (most repairs quick, a few very long).
@@ -190,7 +221,8 @@ class LogNormal(Distribution):
 
     def __init__(self, mean: float | str, sd: float | str) -> None:
         m, s = self._param("mean", mean, positive=True), self._param("sd", sd)
-        sigma2 = math.log1p((s / m) ** 2)  # ratio first: s*s would overflow for huge minutes
+        ratio = s / m  # first: s*s could overflow; ratio*ratio goes to inf, never raises
+        sigma2 = math.log1p(ratio * ratio)
         if not math.isfinite(sigma2) or not math.isfinite(s * s):
             raise IncidentsError(f"LogNormal: sd is too large (sd={_num(s)}, mean={_num(m)})")
         self._set(_mean=m, _variance=s * s, sd=s,
@@ -198,6 +230,11 @@ class LogNormal(Distribution):
 
     def sample(self, rng: random.Random) -> float:
         return rng.lognormvariate(self.mu, self.sigma)
+
+    def quantile(self, u: float) -> float:
+        if u <= 0.0:
+            return 0.0
+        return math.exp(self.mu + self.sigma * _STANDARD_NORMAL.inv_cdf(u))
 
 
 class Triangular(Distribution):
@@ -221,6 +258,15 @@ class Triangular(Distribution):
     def sample(self, rng: random.Random) -> float:
         return rng.triangular(self.low, self.high, self.mode)  # stdlib order: low, high, mode
 
+    def quantile(self, u: float) -> float:
+        a, c, b = self.low, self.mode, self.high
+        if b == a:
+            return a
+        split = (c - a) / (b - a)
+        if u < split:
+            return a + math.sqrt(u * (b - a) * (c - a))
+        return b - math.sqrt((1.0 - u) * (b - a) * (b - c))
+
 
 class Uniform(Distribution):
     """Only a range is known ("somewhere between two and four hours")."""
@@ -239,11 +285,14 @@ class Uniform(Distribution):
     def sample(self, rng: random.Random) -> float:
         return rng.uniform(self.low, self.high)
 
+    def quantile(self, u: float) -> float:
+        return self.low + (self.high - self.low) * u
+
 
 class Empirical(Distribution):
     """Replay observed durations (e.g. last year's lead times) without fitting a family."""
 
-    __slots__ = ("values",)
+    __slots__ = ("values", "_sorted")
     family, fields = "empirical", ("values",)
     values: tuple[float, ...]
 
@@ -256,10 +305,16 @@ class Empirical(Distribution):
             raise IncidentsError("Empirical: values must not be empty")
         m = math.fsum(xs) / len(xs)
         # Population variance: sampling picks each observed value with equal probability.
-        self._set(values=xs, _mean=m, _variance=math.fsum((x - m) ** 2 for x in xs) / len(xs))
+        self._set(values=xs, _mean=m, _variance=math.fsum((x - m) ** 2 for x in xs) / len(xs),
+                  _sorted=tuple(sorted(xs)))
 
     def sample(self, rng: random.Random) -> float:
         return rng.choice(self.values)
+
+    def quantile(self, u: float) -> float:
+        """Each observed value with equal probability (the step inverse of the sorted data)."""
+        values = self._sorted
+        return values[min(int(u * len(values)), len(values) - 1)]
 
     def to_yaml(self) -> object:
         return {"empirical": list(self.values)}
@@ -268,6 +323,8 @@ class Empirical(Distribution):
 _FAMILIES: dict[str, type[Distribution]] = {
     cls.family: cls for cls in (Fixed, Exponential, LogNormal, Triangular, Uniform, Empirical)
 }
+FAMILIES = frozenset(_FAMILIES)
+"""The names of the distribution families (the one key of a distribution mapping)."""
 
 
 def parse_distribution(spec: object) -> Distribution:

@@ -26,7 +26,23 @@ __all__ = [
     "Role",
     "Part",
     "INCIDENT_FIELDS",
+    "MAX_HEADCOUNT",
+    "MAX_UNITS",
+    "MAX_MONEY",
 ]
+
+MAX_HEADCOUNT = 100_000
+"""Most people any pool, shift, unlock or inject may count. A service organisation has a few
+hundred; the simulator keeps one record per person on duty, so a typo of six extra digits
+would look like a hang rather than an error."""
+
+MAX_UNITS = 10**9
+"""Most units of one part anything may hold, order or use: past any real warehouse, and far
+inside the integers every layer (numpy columns included) handles exactly."""
+
+MAX_MONEY = 1e9
+"""Largest price, wage, rate or penalty (per unit, hour or breach). Totals over ten years and
+a hundred thousand people stay finite floats, so every reported cost is a number."""
 
 
 class Tier(str, Enum):
@@ -82,7 +98,8 @@ class Incident(BaseModel):
     phone call in seconds and fill in the rest later (as new events, not edits).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False,
+                              allow_inf_nan=False)
 
     id: _NAME
     """Stable identifier, unique within a store or a simulation run."""
@@ -127,7 +144,7 @@ class SlaTargets(BaseModel):
     investigation started within 3 working days and answered within 7 working days.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     VIP: dict[Milestone, Duration] = Field(default_factory=lambda: {
         "acknowledge": Duration.parse("2h"), "initial_plan": Duration.parse("24h")})
@@ -144,7 +161,7 @@ class SlaTargets(BaseModel):
 class Role(BaseModel):
     """A kind of staff member and the skills they bring (product materials they master)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: _NAME
     skills: list[str] = Field(default_factory=list)
@@ -155,9 +172,9 @@ class Role(BaseModel):
 class Part(BaseModel):
     """A spare part kept in stock for repairs."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     sku: _NAME
     name: str = ""
     """Human name, any script (e.g. 铰链)."""
-    unit_cost: float = Field(default=0.0, ge=0)
+    unit_cost: float = Field(default=0.0, ge=0, le=MAX_MONEY)

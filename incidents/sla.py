@@ -22,13 +22,26 @@ from pydantic import (AfterValidator, BaseModel, Field, PrivateAttr, ValidationE
 
 from incidents.errors import IncidentsError
 
-__all__ = ["Duration", "DurationUnit", "BusinessCalendar", "TimeBase"]
+__all__ = ["Duration", "DurationUnit", "BusinessCalendar", "TimeBase", "MAX_DURATION_DAYS"]
 
-DurationUnit = Literal["minutes", "hours", "days", "working_hours", "working_days"]
+DurationUnit = Literal["seconds", "minutes", "hours", "days", "working_hours", "working_days"]
+
+MAX_DURATION_DAYS = 3660
+"""Longest duration anyone may write: 10 years (3660 days, or that many working days, or
+that many days' worth of working hours). Nothing is simulated for longer (a scenario's horizon
+and drain together have the same limit), and working-time deadlines are found by walking the
+calendar a day at a time, so "1e9 working days" would hang a run instead of being an error."""
 
 # Wall units convert to minutes by a constant factor; working units need a calendar.
-_WALL_FACTOR: dict[str, float] = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
+_WALL_FACTOR: dict[str, float] = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0,
+                                  "days": 1440.0}
+# The limit in each unit: a working hour or day counts as a wall-clock one.
+_MAX_AMOUNT: dict[str, float] = {
+    "seconds": MAX_DURATION_DAYS * 86400.0, "minutes": MAX_DURATION_DAYS * 1440.0,
+    "hours": MAX_DURATION_DAYS * 24.0, "days": float(MAX_DURATION_DAYS),
+    "working_hours": MAX_DURATION_DAYS * 24.0, "working_days": float(MAX_DURATION_DAYS)}
 _UNIT_ALIASES: dict[str, str] = {alias: unit for unit, aliases in (
+    ("seconds", "s|sec|secs|second|seconds|秒|秒钟"),
     ("minutes", "|m|min|mins|minute|minutes|分钟|分"),
     ("hours", "h|hr|hrs|hour|hours|小时|个小时|钟头|个钟头"),
     ("days", "d|day|days|天|日"),
@@ -38,9 +51,10 @@ _UNIT_ALIASES: dict[str, str] = {alias: unit for unit, aliases in (
                      "business day|business days|工作日|个工作日|工作天"),
 ) for alias in aliases.split("|")}
 _DURATION_RE = re.compile(r"(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*(?P<unit>\D*)")
-_ACCEPTED = ("accepted forms: '30m', '30 min', '30 minutes', '2h', '2 hours', '1.5h', '1d', "
-             "'2 days', '2 working hours', '2wh', '3 working days', '3wd', '30分钟', '2小时', "
-             "'3天', '3个工作日', '2工作小时'; a bare number means minutes")
+_ACCEPTED = ("accepted forms: '20s', '20 seconds', '30m', '30 min', '30 minutes', '2h', "
+             "'2 hours', '1.5h', '1d', '2 days', '2 working hours', '2wh', '3 working days', "
+             "'3wd', '20秒', '30分钟', '2小时', '3天', '3个工作日', '2工作小时'; a bare number "
+             "means minutes")
 
 
 class Duration(BaseModel, frozen=True):
@@ -52,6 +66,13 @@ class Duration(BaseModel, frozen=True):
 
     amount: float = Field(ge=0, allow_inf_nan=False)
     unit: DurationUnit
+
+    @model_validator(mode="after")
+    def _not_too_long(self) -> Duration:
+        problem = _too_long(self.amount, self.unit)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -81,6 +102,9 @@ class Duration(BaseModel, frozen=True):
         amount = float(number) if isinstance(number, str) or abs(number) < 1e308 else math.inf
         if not math.isfinite(amount) or amount < 0:
             raise IncidentsError(f"duration: {text!r} must be a finite amount >= 0; {_ACCEPTED}")
+        problem = _too_long(amount, unit)
+        if problem:
+            raise IncidentsError(f"duration: {text!r} {problem.removeprefix('duration ')}")
         return cls(amount=amount, unit=unit)  # type: ignore[arg-type]
 
     @property
@@ -104,6 +128,14 @@ class Duration(BaseModel, frozen=True):
             return num + self.unit[0]
         word = "hour" if self.unit == "working_hours" else "day"
         return f"{num} working {word}{'' if a == 1 else 's'}"
+
+
+def _too_long(amount: float, unit: str) -> str:
+    """Why `amount` of `unit` is over MAX_DURATION_DAYS, or '' when it is not."""
+    if amount <= _MAX_AMOUNT.get(unit, math.inf):
+        return ""
+    same = "" if unit in ("days", "working_days") else f"; {_MAX_AMOUNT[unit]:,.0f} {unit}"
+    return f"duration is longer than the limit of {MAX_DURATION_DAYS} days (10 years{same})"
 
 
 # ----------------------------------------------------------------------------- calendar parsing

@@ -26,6 +26,7 @@ __all__ = [
     "Document",
     "SourceError",
     "MAX_BYTES",
+    "MAX_DEPTH",
     "load_document",
     "parse_document",
     "diagnostics_from_validation",
@@ -35,6 +36,15 @@ __all__ = [
 
 MAX_BYTES = 2 * 1024 * 1024
 """Largest file we read: a playbook or scenario is a few kilobytes; more is a mistake."""
+
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings we read. The deepest real playbook value is about
+eight levels; PyYAML's composer (and our builder) recurse once per level, so a few hundred
+`[` would end in a RecursionError instead of a located error. Checked while composing, one
+level at a time, before the recursion can get deep."""
+
+# Characters str.splitlines() breaks on: a diagnostic is printed as exactly one line.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 Path_ = tuple[str | int, ...]
 
@@ -50,7 +60,10 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        # A key or value quoted in a message may hold a line break ("a\\nb" in YAML); it is
+        # shown escaped so that every diagnostic stays one `FILE:LINE:COL:` line.
+        line = f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        return line.translate(_LINE_BREAKS)
 
 
 class DiagnosticError(ValueError):
@@ -103,6 +116,49 @@ class Document:
         return Diagnostic(self.file, line, col, severity, message)
 
 
+class _TooDeep(yaml.composer.ComposerError):
+    """A list or mapping nested deeper than MAX_DEPTH, at the node that goes one too deep."""
+
+
+def _too_deep_message() -> str:
+    return (f"values nested more than {MAX_DEPTH} levels deep (lists or mappings inside each "
+            f"other); the limit is {MAX_DEPTH}")
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader with a nesting limit.
+
+    PyYAML's scanner and parser keep their own stacks, but its composer calls itself once per
+    level of nesting; counting levels as they open refuses a deep document at the level that
+    exceeds the limit, long before Python's recursion limit.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        if self.depth >= MAX_DEPTH:
+            raise _TooDeep(None, None, _too_deep_message(), self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
+def _merge_sources(node: yaml.MappingNode) -> list[yaml.MappingNode]:
+    """The mappings a `<<` merge key of `node` pulls in."""
+    out: list[yaml.MappingNode] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            out.extend(n for n in items if isinstance(n, yaml.MappingNode))
+    return out
+
+
 class _Builder:
     """Turns a composed YAML node tree into Python data, recording locations."""
 
@@ -126,7 +182,7 @@ class _Builder:
     def _pos(node: yaml.Node) -> tuple[int, int]:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
-    def build(self, node: yaml.Node, path: Path_) -> Any:
+    def build(self, node: yaml.Node, path: Path_, depth: int = 1) -> Any:
         self.nodes += 1
         if self.nodes > self.MAX_NODES:
             if self.nodes == self.MAX_NODES + 1:
@@ -139,9 +195,13 @@ class _Builder:
         self.locations[path] = self._pos(node)
         if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             return self.scalar(node)
+        if depth > MAX_DEPTH:
+            # The composer limits nesting as written; aliases can still stack written nests.
+            self.fail(node, _too_deep_message() + " (counting what aliases (*) repeat)")
+            return None
         self.active.add(id(node))
         try:
-            return self.collection(node, path)
+            return self.collection(node, path, depth)
         finally:
             self.active.discard(id(node))
 
@@ -156,10 +216,10 @@ class _Builder:
                             f" ({type(exc).__name__})")
         return None
 
-    def collection(self, node: yaml.Node, path: Path_) -> Any:
+    def collection(self, node: yaml.Node, path: Path_, depth: int) -> Any:
         if isinstance(node, yaml.MappingNode):
             try:
-                self.constructor.flatten_mapping(node)
+                self.flatten(node)
             except (yaml.YAMLError, ValueError, TypeError, KeyError, IndexError) as exc:
                 mark = getattr(exc, "problem_mark", None)
                 line, col = (mark.line + 1, mark.column + 1) if mark else self._pos(node)
@@ -181,9 +241,29 @@ class _Builder:
                         f"duplicate key {key!r} (first defined at line {first[0]})"))
                     continue
                 self.key_locations[here] = self._pos(key_node)
-                out[key] = self.build(value_node, here)
+                out[key] = self.build(value_node, here, depth + 1)
             return out
-        return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+
+    def flatten(self, node: yaml.MappingNode) -> None:
+        """Resolve `<<` merge keys of `node`, the merged mappings' own merges first.
+
+        PyYAML's flatten_mapping recurses into each merged mapping that still holds a merge
+        key, so a long chain of anchors, each merging the one before, would overflow the
+        stack. Flattening the chain from its far end, with an explicit stack, leaves each
+        call nothing to recurse into.
+        """
+        order: list[yaml.MappingNode] = []
+        stack, seen = [node], {id(node)}
+        while stack:
+            current = stack.pop()
+            order.append(current)
+            for source in _merge_sources(current):
+                if id(source) not in seen:
+                    seen.add(id(source))
+                    stack.append(source)
+        for current in reversed(order):
+            self.constructor.flatten_mapping(current)
 
     def build_key(self, node: yaml.Node) -> str | int | None:
         if not isinstance(node, yaml.ScalarNode):
@@ -221,7 +301,11 @@ def parse_document(text: str, file: str) -> Document:
         raise SourceError([Diagnostic(file, 1, 1, "error",
                                       "this looks like a binary file, not YAML text")])
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except _TooDeep as exc:
+        mark = exc.problem_mark
+        raise SourceError([Diagnostic(file, mark.line + 1, mark.column + 1, "error",
+                                      str(exc.problem))]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

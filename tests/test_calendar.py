@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from zoneinfo import ZoneInfo
 
 from incidents.errors import IncidentsError
-from incidents.sla import BusinessCalendar, Duration, TimeBase
+from incidents.sla import MAX_DURATION_DAYS, BusinessCalendar, Duration, TimeBase
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -42,7 +42,8 @@ def d(text: str) -> Duration:
         ("3wd", 3, "working_days"), ("2小时", 2, "hours"), ("30分钟", 30, "minutes"),
         ("3天", 3, "days"), ("3个工作日", 3, "working_days"), ("2工作小时", 2, "working_hours"),
         ("45", 45, "minutes"), (45, 45, "minutes"), (2.5, 2.5, "minutes"), ("  2H ", 2, "hours"),
-        ("0m", 0, "minutes"),
+        ("0m", 0, "minutes"), ("20s", 20, "seconds"), ("20 sec", 20, "seconds"),
+        ("20 seconds", 20, "seconds"), ("20秒", 20, "seconds"), ("1 second", 1, "seconds"),
     ],
 )
 def test_duration_parse_forms(text: str | int | float, amount: float, unit: str) -> None:
@@ -68,11 +69,46 @@ def test_duration_str_is_canonical_and_round_trips(text: str, canonical: str) ->
     assert Duration.parse(str(d(text))) == d(text)
 
 
-@given(st.floats(min_value=0, max_value=1e9, allow_nan=False),
-       st.sampled_from(["minutes", "hours", "days", "working_hours", "working_days"]))
-def test_duration_str_round_trip_property(amount: float, unit: str) -> None:
+# The longest duration in each unit (a working hour or day counts as a wall-clock one).
+_LIMIT = {"seconds": MAX_DURATION_DAYS * 86400, "minutes": MAX_DURATION_DAYS * 1440,
+          "hours": MAX_DURATION_DAYS * 24, "days": MAX_DURATION_DAYS,
+          "working_hours": MAX_DURATION_DAYS * 24, "working_days": MAX_DURATION_DAYS}
+
+
+@given(st.sampled_from(list(_LIMIT)).flatmap(lambda unit: st.tuples(
+    st.floats(min_value=0, max_value=_LIMIT[unit], allow_nan=False), st.just(unit))))
+def test_duration_str_round_trip_property(case: tuple[float, str]) -> None:
+    amount, unit = case
     original = Duration(amount=amount, unit=unit)  # type: ignore[arg-type]
     assert Duration.parse(str(original)) == original
+
+
+def test_seconds_are_sixtieths_of_a_minute() -> None:
+    for text in ("20s", "20 sec", "20 seconds", "20秒"):
+        assert d(text).wall_minutes == 1 / 3
+        assert not d(text).is_working
+    assert str(d("20 seconds")) == "20s" and d("90s").wall_minutes == 1.5
+    assert TimeBase(utc(4, 9)).deadline(10.0, d("30s")) == 10.5
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("3661d", "3661d' is longer than the limit of 3660 days (10 years)"),
+    ("3661 working days", "limit of 3660 days"),
+    ("87841 working hours", "10 years; 87,840 working_hours"),
+    ("1e9h", "10 years; 87,840 hours"),
+    ("1e308d", "limit of 3660 days"),
+    (5270401, "10 years; 5,270,400 minutes"),
+])
+def test_duration_longer_than_ten_years_is_refused(text: str | int, fragment: str) -> None:
+    with pytest.raises(IncidentsError, match="duration") as info:
+        Duration.parse(text)
+    assert fragment in str(info.value)
+    assert Duration.parse(f"{MAX_DURATION_DAYS}d").wall_minutes == MAX_DURATION_DAYS * 1440
+
+
+def test_duration_limit_holds_for_direct_construction() -> None:
+    with pytest.raises(ValidationError, match="limit of 3660 days"):
+        Duration(amount=1e9, unit="working_days")
 
 
 def test_duration_properties() -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 import incidents.distributions as dist_mod
 from incidents.distributions import (
+    MAX_MINUTES,
     Distribution,
     DistributionField,
     Empirical,
@@ -213,14 +214,23 @@ def test_immutable_and_picklable() -> None:
         (45, 45.0), (2.5, 2.5), ("45", 45.0), ("30m", 30.0), ("30 min", 30.0),
         ("30 minutes", 30.0), ("2h", 120.0), ("1.5h", 90.0), ("2 hours", 120.0),
         ("1d", 1440.0), ("1.5d", 2160.0), ("2 days", 2880.0), ("45分钟", 45.0),
-        ("2小时", 120.0), ("3天", 4320.0), (" 1.5 H ", 90.0),
+        ("2小时", 120.0), ("3天", 4320.0), (" 1.5 H ", 90.0), ("20s", 1 / 3),
+        ("20 sec", 1 / 3), ("20 seconds", 1 / 3), ("20秒", 1 / 3), ("90 secs", 1.5),
+        ("1 second", 1 / 60),
     ],
 )
 def test_minutes_reads_durations(text: object, minutes: float) -> None:
     assert _minutes(text) == minutes
 
 
-@pytest.mark.parametrize("bad", ["45s", "1h30m", "", "abc", "m", "2 weeks", True, None, [1]])
+def test_seconds_in_a_distribution() -> None:
+    assert parse_distribution("20s") == Fixed(1 / 3)
+    assert parse_distribution({"uniform": {"low": "20s", "high": "40 seconds"}}) == \
+        Uniform(1 / 3, 2 / 3)
+
+
+@pytest.mark.parametrize("bad", ["45y", "1h30m", "", "abc", "m", "2 weeks", True, None, [1],
+                                 pytest.param(10**400, id="huge-int")])
 def test_minutes_rejects(bad: object) -> None:
     with pytest.raises(ValueError, match="unit|duration|expected minutes"):
         _minutes(bad)
@@ -242,7 +252,11 @@ def test_constructor_message_names_parameter() -> None:
         ({"fixed": -1}, "Fixed: value must be >= 0, got -1"),
         ({"fixed": float("inf")}, "Fixed: value must be finite"),
         ({"uniform": {"low": float("nan"), "high": 1}}, "Uniform: low must be finite"),
-        ({"fixed": "45s"}, "Fixed: value: unknown unit 's'"),
+        ({"fixed": "45y"}, "Fixed: value: unknown unit 'y'"),
+        ({"fixed": 10**400}, "Fixed: value: the number is too large to be a duration"),
+        ({"fixed": "3661d"}, "Fixed: value must be at most 3660 days (10 years"),
+        ({"triangular": {"low": 0, "mode": 0, "high": 1e308}}, "Triangular: high must be at most"),
+        ({"lognormal": {"mean": 1e-300, "sd": "3660d"}}, "LogNormal: sd is too large"),
         ({"lognormal": {"mean": "2h"}}, "missing parameter 'sd'"),
         ({"lognormal": {"mean": 0, "sd": 1}}, "LogNormal: mean must be > 0"),
         ({"lognormal": {"mean": 1, "sd": -1}}, "LogNormal: sd must be >= 0"),
@@ -273,7 +287,8 @@ def test_bad_specs(spec: object, fragment: str) -> None:
 
 # --- property tests ---
 
-_minutes_st = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
+_minutes_st = st.floats(min_value=0, max_value=MAX_MINUTES, allow_nan=False,
+                        allow_infinity=False)
 
 
 @st.composite
@@ -282,9 +297,10 @@ def distributions(draw: st.DrawFn) -> Distribution:
     if kind == "fixed":
         return Fixed(draw(_minutes_st))
     if kind == "exp":
-        return Exponential(draw(st.floats(min_value=1e-3, max_value=1e9)))
+        return Exponential(draw(st.floats(min_value=1e-3, max_value=MAX_MINUTES)))
     if kind == "lognormal":
-        return LogNormal(draw(st.floats(min_value=1e-3, max_value=1e9)), draw(_minutes_st))
+        return LogNormal(draw(st.floats(min_value=1e-3, max_value=MAX_MINUTES)),
+                         draw(_minutes_st))
     if kind == "tri":
         a, c, b = sorted(draw(st.lists(_minutes_st, min_size=3, max_size=3)))
         return Triangular(a, c, b)
@@ -342,7 +358,7 @@ def test_pydantic_field_parses_and_dumps() -> None:
     [
         ({"exponental": "30m"}, "did you mean 'exponential'?"),
         ({"exponential": {"mean": -3}}, "Exponential: mean must be > 0, got -3"),
-        ("45s", "unknown unit 's'"),
+        ("45y", "unknown unit 'y'"),
     ],
 )
 def test_pydantic_field_reports_errors(spec: object, fragment: str) -> None:
