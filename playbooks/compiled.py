@@ -17,7 +17,13 @@ from playbooks.conditions import Predicate, compile_condition
 from playbooks.effects import Cancel, Closed, Transitioned, WorkRequested
 from playbooks.schema import Playbook
 
-__all__ = ["EscRule", "Comm", "Route", "StatePlan", "Plan", "compile_plan"]
+__all__ = ["EscRule", "Comm", "Route", "StatePlan", "Plan", "compile_plan", "ABANDONED",
+           "ABANDON"]
+
+ABANDONED = "abandoned"
+"""The state a case closes in when its customer gives up and the playbook names no other."""
+ABANDON = "abandon"
+"""The trigger name logged for a forced move of a customer who gave up."""
 
 
 class EscRule(NamedTuple):
@@ -96,6 +102,12 @@ class Plan:
     comms: dict[str, Comm]
     cancels: dict[str, Cancel]
     """One shared Cancel effect per deadline key."""
+    abandon_trigger: str | None = None
+    """The trigger a customer who gives up waiting fires (`lifecycle.abandon.trigger`)."""
+    abandon_moves: dict[str, Route] = field(default_factory=dict)
+    """state -> the forced move of a case whose customer gave up there: to
+    `lifecycle.abandon.to`, or to the closing pseudo-state ABANDONED."""
+    abandoned: Closed = Closed("abandoned")
 
 
 def _add(table: dict[str, tuple], key: str, item: object) -> None:
@@ -192,6 +204,12 @@ def compile_plan(pb: Playbook) -> Plan:
             plan.routes[trig] = tuple(_finish_route(plan, trig, r, states, esc_trigger)
                                       for r in routes)
 
+    abandon = getattr(lc, "abandon", None)
+    target = abandon.to if abandon is not None else None
+    moves = {name: Route(None, target or ABANDONED,
+                         Transitioned(ABANDON, name, target or ABANDONED))
+             for name, plan in states.items() if not plan.final}
+
     keys = [f"sla:{ms}" for ms in MILESTONES] + [f"esc:{n}" for n in esc_rules]
     keys += [f"comm:{n}" for n in comms] + [k for p in states.values() for k, _, _ in p.timers]
     return Plan(
@@ -201,4 +219,6 @@ def compile_plan(pb: Playbook) -> Plan:
         esc_opened=tuple(esc_opened), esc_breach=esc_breach, esc_trigger=esc_trigger,
         esc_rules=esc_rules, cancel_at_milestone=cancel_at_ms, comm_opened=tuple(comm_opened),
         comm_level=comm_level, comm_breach=comm_breach, comms=comms,
-        cancels={k: Cancel(k) for k in keys})
+        cancels={k: Cancel(k) for k in keys},
+        abandon_trigger=abandon.trigger if abandon is not None else None,
+        abandon_moves=moves, abandoned=Closed(ABANDONED))

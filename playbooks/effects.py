@@ -110,7 +110,10 @@ class LevelChanged(Effect):
 
 @dataclass(frozen=True, slots=True)
 class Unlocked(Effect):
-    """An emergency resource becomes available at `available_at`."""
+    """An emergency resource becomes available at `available_at`.
+
+    `unlock` is the entry's index in the playbook's `resources.unlocks`: the host keeps each
+    unlock as a grant of its own, so that leaving a level takes back exactly that one."""
 
     resource: str
     level: str
@@ -118,11 +121,15 @@ class Unlocked(Effect):
     pool: str | None
     headcount: int
     hours_per_day: float
+    unlock: int = -1
 
 
 @dataclass(frozen=True, slots=True)
 class Revoked(Effect):
-    """An emergency resource is withdrawn because the level went below its unlock level."""
+    """An emergency resource is withdrawn because the level went below its unlock level:
+    the grant of `resources.unlocks[unlock]`, and nothing another level still holds."""
 
     resource: str
     level: str
+    pool: str | None = None
+    unlock: int = -1

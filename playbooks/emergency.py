@@ -88,14 +88,14 @@ class EmergencyRuntime:
     def _change(self, source: int, target: int, signals: Mapping[str, float],
                 at: float) -> tuple[Effect, ...]:
         effects: list[Effect] = [LevelChanged(self.names[source], self.names[target])]
-        for unlock in self.playbook.resources.unlocks:
+        for n, unlock in enumerate(self.playbook.resources.unlocks):
             i = self._index[unlock.level]
             if source < i <= target:
                 available = self.timebase.deadline(at, unlock.delay)
                 effects.append(Unlocked(unlock.resource, unlock.level, available, unlock.pool,
-                                        unlock.headcount, unlock.hours_per_day))
+                                        unlock.headcount, unlock.hours_per_day, n))
             elif target < i <= source:
-                effects.append(Revoked(unlock.resource, unlock.level))
+                effects.append(Revoked(unlock.resource, unlock.level, unlock.pool, n))
         if target > source:
             for name, ob in self.playbook.communications.items():
                 if ob.on.emergency is not None and source < self._index[ob.on.emergency] <= target:

@@ -121,6 +121,35 @@ class _Linter:
                               f"does not say which state meets {ms!r}", key=True)
         if not any(st.final for st in self.states.values()):
             self.error(base + ("states",), "the lifecycle has no final state", key=True)
+        self.abandon()
+
+    def abandon(self) -> None:
+        """`lifecycle.abandon`: a known state to go to, states with work to give up in, and a
+        trigger each of them accepts (a customer giving up must never be an invalid move)."""
+        ab = self.pb.lifecycle.abandon
+        if ab is None:
+            return
+        here = ("lifecycle", "abandon")
+        if ab.to is not None:
+            self.ref(here + ("to",), ab.to, self.states, "state")
+        waiting = [n for n, st in self.states.items() if st.work is not None]
+        for i, name in enumerate(ab.states):
+            if self.ref(here + ("states", i), name, self.states, "state") \
+                    and self.states[name].work is None:
+                self.error(here + ("states", i), f"state {name!r} has no work: nobody waits "
+                           "for staff there")
+        if ab.trigger is not None:
+            for name in [s for s in (ab.states or waiting) if s in self.states]:
+                accepted = self.states[name].on
+                if ab.trigger not in accepted:
+                    self.error(here + ("trigger",), f"abandon trigger {ab.trigger!r} is not "
+                               f"accepted by state {name!r}, where a customer may give up "
+                               f"(add it to its `on:`, or list fewer `states`)"
+                               f"{suggest(ab.trigger, accepted)}")
+                elif all(alt.when for alt in accepted[ab.trigger]):
+                    self.error(here + ("trigger",), f"abandon trigger {ab.trigger!r} of state "
+                               f"{name!r} has only conditional alternatives: a case matching "
+                               "none would have nowhere to go")
 
     def ambiguity(self, here: tuple[str | int, ...], trig: str, alts: list[Any]) -> None:
         seen: list[Condition] = []

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from incidents.model import MILESTONES, Incident
 from incidents.sla import Duration, TimeBase
-from playbooks.compiled import Comm, Plan, Route, StatePlan, compile_plan
+from playbooks.compiled import ABANDON, ABANDONED, Comm, Plan, Route, StatePlan, compile_plan
 from playbooks.effects import (Arm, Breached, Effect, Escalated, MessageOwed, MilestoneMet,
                                Transitioned)
 from playbooks.errors import InvalidTrigger
@@ -252,6 +252,27 @@ class Runtime:
         elif kind == "comm":
             self._owe(tx, plan.comms[name])
         return tx.finish()
+
+    def abandon(self, case: Case, at: float) -> Step:
+        """The customer gave up waiting: fire the playbook's abandon trigger, move the case
+        to its abandon state, or, if it names neither, close the case as `abandoned`
+        (every deadline cancelled; milestones not reached stay unjudged)."""
+        if case.closed or at < case.updated:
+            self._refuse(case, at)
+        plan = self.plan
+        if plan.abandon_trigger is not None:
+            return self.fire(case, plan.abandon_trigger, at)
+        source = plan.states[case.state]
+        route = plan.abandon_moves[case.state]
+        tx = _Tx(case, at, plan.cancels)
+        if route.dest in plan.states:
+            return self._move(tx, source, ABANDON, route)
+        tx.effects.append(route.effect)
+        tx.state = ABANDONED
+        for key in sorted(tx.timers):
+            tx.cancel(key)
+        tx.effects.append(plan.abandoned)
+        return tx.finish(closed=True)
 
     def escalate(self, case: Case, level: str, at: float, reason: str = "manual") -> Step:
         """Raise a case by hand (a drill team or a coordinator decides to)."""

@@ -4,20 +4,27 @@ Structure is checked here (types, unknown keys, value ranges); meaning across se
 (unknown states, unreachable states, ambiguous transitions) is checked by `lint.py`, which
 needs the whole playbook at once and reports every problem, not only the first.
 The reference with examples is docs/playbooks.md; keep the two in step.
+
+Every number is finite (no .inf or .nan) and inside the limits named below or in
+incidents.model, so a playbook that loads can run: nothing a user writes here can make a
+simulation crash or spin in place.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, field_validator,
+                      model_validator)
 
 from incidents.distributions import DistributionField
-from incidents.model import Milestone, Part, Role, SlaTargets
+from incidents.model import MAX_HEADCOUNT, MAX_UNITS, Milestone, Part, Role, SlaTargets
 from incidents.sla import BusinessCalendar, Duration
 
 __all__ = [
     "Condition",
+    "Abandon",
     "Alternative",
     "Outcome",
     "PartUse",
@@ -41,7 +48,17 @@ __all__ = [
     "SIGNALS",
     "PRIORITY_KEYS",
     "AUDIENCES",
+    "MIN_REPEAT_MINUTES",
+    "MAX_TRIGGER_COUNT",
 ]
+
+MIN_REPEAT_MINUTES = 1.0
+"""Shortest `repeat.every` of a message (a working hour or day counted as a wall-clock one):
+each repeat re-arms the next, so `every: 0m` would owe messages forever at one instant."""
+
+MAX_TRIGGER_COUNT = 1_000_000
+"""Largest `count` of an escalation rule: how many times a trigger fires before a case is
+escalated. More could never happen to one case."""
 
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
@@ -54,10 +71,34 @@ AUDIENCES = ("customer", "internal", "management", "public")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: YAML reads .inf and .nan as floats; neither is a threshold or a
+    # probability anyone means, and NaN passes every range test (it compares false).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-Condition = dict[str, Any]
+def _check_condition(value: dict[str, Any]) -> dict[str, Any]:
+    """Values the compiled predicate can use: scalars (hashable, finite) or lists of them, and
+    range bounds that are finite numbers. Field names and enum values are lint's business."""
+    for field, expected in value.items():
+        if isinstance(expected, dict):
+            for bound, limit in expected.items():
+                number = isinstance(limit, (int, float)) and not isinstance(limit, bool)
+                finite = number and (isinstance(limit, int) or math.isfinite(limit))
+                if limit is not None and not finite:
+                    raise ValueError(f"{field}.{bound}: a range bound must be a finite number, "
+                                     f"got {limit!r}")
+            continue
+        for item in expected if isinstance(expected, list) else [expected]:
+            if isinstance(item, (list, dict)):
+                raise ValueError(f"{field}: a condition value is text or a number, or a list of "
+                                 f"them, not a {'list' if isinstance(item, list) else 'mapping'}"
+                                 " inside a list")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{field}: {item!r} is not a finite number")
+    return value
+
+
+Condition = Annotated[dict[str, Any], AfterValidator(_check_condition)]
 """Incident test: field -> value, or list of values (any of), or {min:, max:} for numbers."""
 
 
@@ -80,7 +121,7 @@ class Outcome(_Strict):
 class PartUse(_Strict):
     """A spare part the work may consume."""
 
-    qty: int = Field(default=1, ge=1)
+    qty: int = Field(default=1, ge=1, le=MAX_UNITS)
     p: float = Field(default=1.0, gt=0, le=1)
     """Probability that this work needs the part at all."""
 
@@ -160,6 +201,23 @@ class State(_Strict):
         return self
 
 
+class Abandon(_Strict):
+    """What happens to a case whose customer gives up waiting for staff (where the scenario
+    gives customers a patience): fire `trigger`, or move to state `to`; with neither, the
+    case closes in the pseudo-state `abandoned`."""
+
+    to: Name | None = None
+    trigger: Name | None = None
+    states: list[Name] = Field(default_factory=list)
+    """States whose waits customers may give up in (default: every state with work)."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Abandon:
+        if self.to is not None and self.trigger is not None:
+            raise ValueError("give `to` (a state) or `trigger`, not both")
+        return self
+
+
 class Lifecycle(_Strict):
     """The states a case walks through; the default is the seven-step service procedure."""
 
@@ -169,6 +227,8 @@ class Lifecycle(_Strict):
     """External triggers the outside world may fire (customer replied, parts arrived...)."""
     milestones: dict[Milestone, Name] = Field(default_factory=dict)
     """SLA milestone -> the state whose entry meets it."""
+    abandon: Abandon | None = None
+    """Where a case goes when its customer gives up waiting (see `Abandon`)."""
 
 
 class EscalationRule(_Strict):
@@ -185,7 +245,7 @@ class EscalationRule(_Strict):
     """A milestone or state name whose reaching cancels a timed rule (default: final)."""
     on_breach: Milestone | None = None
     on_trigger: Name | None = None
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_TRIGGER_COUNT)
     """With on_trigger: escalate when the trigger has fired this many times."""
     on_enter: Name | None = None
 
@@ -268,7 +328,7 @@ class Unlock(_Strict):
     resource: Literal["overtime", "contractors", "parts_transfer", "notify_management"]
     delay: Duration = Field(default_factory=lambda: Duration.parse("0m"))
     pool: str | None = None
-    headcount: int = Field(default=0, ge=0)
+    headcount: int = Field(default=0, ge=0, le=MAX_HEADCOUNT)
     hours_per_day: float = Field(default=0.0, ge=0, le=12)
 
 
@@ -286,6 +346,18 @@ class Repeat(_Strict):
 
     every: Duration
     until: Name
+
+    @field_validator("every")
+    @classmethod
+    def _not_too_often(cls, value: Duration) -> Duration:
+        if value.is_working:
+            nominal = value.amount * (60.0 if value.unit == "working_hours" else 1440.0)
+        else:
+            nominal = value.wall_minutes
+        if nominal < MIN_REPEAT_MINUTES:
+            raise ValueError(f"a message cannot repeat more often than every "
+                             f"{MIN_REPEAT_MINUTES:g} minute (the limit), got {value}")
+        return value
 
 
 class CommTrigger(_Strict):

@@ -67,8 +67,8 @@ def test_jumps_straight_to_the_highest_justified_level(em: EmergencyRuntime) -> 
     posture, effects = em.evaluate(em.start(0.0), signals(120), 10.0)
     assert em.name(posture) == "III" and posture.since == 10.0
     assert effects[0] == LevelChanged("normal", "III")
-    assert Unlocked("overtime", "IV", 10.0, None, 0, 2.0) in effects
-    assert Unlocked("contractors", "III", 10.0 + 24 * 60, "desk", 5, 0.0) in effects
+    assert Unlocked("overtime", "IV", 10.0, None, 0, 2.0, 0) in effects
+    assert Unlocked("contractors", "III", 10.0 + 24 * 60, "desk", 5, 0.0, 1) in effects
     owed = [(m.obligation, m.audience, m.due, m.text) for m in effects
             if isinstance(m, MessageOwed)]
     assert owed == [("brief", "management", 40.0, "Level III (yellow): backlog 120, stock-outs 0")]
@@ -79,7 +79,7 @@ def test_all_condition_needs_every_signal(em: EmergencyRuntime) -> None:
     assert em.evaluate(posture, signals(250, complaints=5), 10.0)[0] == posture
     up, effects = em.evaluate(posture, signals(250, complaints=11), 10.0)
     assert em.name(up) == "II"
-    assert Unlocked("parts_transfer", "II", 10.0 + 360, None, 0, 0.0) in effects
+    assert Unlocked("parts_transfer", "II", 10.0 + 360, None, 0, 0.0, 2) in effects
 
 
 def test_steps_down_one_level_only_after_hold_and_exit(em: EmergencyRuntime) -> None:
@@ -88,10 +88,25 @@ def test_steps_down_one_level_only_after_hold_and_exit(em: EmergencyRuntime) -> 
     assert em.evaluate(posture, signals(10, stock_outs=1), 240.0)[0] == posture  # exit fails
     down, effects = em.evaluate(posture, signals(10), 240.0)
     assert em.name(down) == "IV"                               # one step, not to normal
-    assert effects == (LevelChanged("III", "IV"), Revoked("contractors", "III"))
+    assert effects == (LevelChanged("III", "IV"), Revoked("contractors", "III", "desk", 1))
     down2, _ = em.evaluate(down, signals(10), 240.0 + 119.0)
     assert down2 == down                                       # IV's own 2h hold
     assert em.name(em.evaluate(down, signals(10), 360.0)[0]) == "normal"
+
+
+def test_leaving_levels_revokes_exactly_what_they_unlocked(em: EmergencyRuntime) -> None:
+    """Each unlock comes back once, from the level that granted it, naming the unlock: the
+    one unlocked at IV stays while the operation steps down from II to IV."""
+    posture, up = em.evaluate(em.start(0.0), signals(250, complaints=11), 10.0)
+    granted = {e.unlock for e in up if isinstance(e, Unlocked)}
+    assert granted == {0, 1, 2}
+    revoked: list[int] = []
+    for at in (10.0 + 1440, 10.0 + 2 * 1440):                  # II -> III -> IV
+        posture, effects = em.evaluate(posture, signals(10), at)
+        revoked += [e.unlock for e in effects if isinstance(e, Revoked)]
+    assert em.name(posture) == "IV" and revoked == [2, 1]      # overtime (IV's) kept
+    posture, effects = em.evaluate(posture, signals(10), 10.0 + 3 * 1440)
+    assert [e.unlock for e in effects if isinstance(e, Revoked)] == [0]
 
 
 def test_missing_signal_and_time_travel_are_errors(em: EmergencyRuntime) -> None:
