@@ -18,13 +18,19 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from incidents.sla import Duration
 from incidents.source import Diagnostic, Document, diagnostics_from_validation, suggest
 from playbooks.loader import check_file, library_dir, library_files
 from playbooks.schema import Playbook
-from simulation.scenario.model import MixEntry, PoolSpec, Scenario
+from simulation.scenario.dispatch import eligible_pools
+from simulation.scenario.model import MAX_PEAK_ARRIVALS, MixEntry, PoolSpec, Scenario
 
 __all__ = ["structure_diagnostics", "load_mix_playbooks", "cross_check", "work_roles",
-           "used_parts", "waiting_states"]
+           "used_parts", "waiting_states", "peak_rate", "instant_cycle", "INSTANT_MINUTES"]
+
+INSTANT_MINUTES = 1 / 60
+"""Work, event delays and timers shorter than this (a second) on average count as taking no
+time: a case going round states by such steps only would never let the clock move on."""
 
 Path_ = tuple[str | int, ...]
 _LEADING_WORD = re.compile(r"^([A-Za-z_]+)\s*:?\s")
@@ -181,6 +187,53 @@ def waiting_states(playbook: Playbook, entry: MixEntry) -> dict[str, list[str]]:
             and not fired(name)}
 
 
+def _instant_duration(value: Duration) -> bool:
+    # Working time runs like the wall clock while the office is open: count it so.
+    if value.is_working:
+        return value.amount * (60.0 if value.unit == "working_hours" else 1440.0) \
+            < INSTANT_MINUTES
+    return value.wall_minutes < INSTANT_MINUTES
+
+
+def instant_cycle(playbook: Playbook, entry: MixEntry) -> list[str] | None:
+    """States a case could go round without the clock moving, or None.
+
+    A step takes no time when it is work whose duration averages under a second (then to
+    any of its outcomes), or an event the scenario fires with such a delay, or a timer that
+    short (then to any alternative of the trigger). A cycle of such steps is an endless loop
+    at one instant. Found by an iterative depth-first search (no recursion), cycle first.
+    """
+    states = playbook.lifecycle.states
+    edges: dict[str, list[str]] = {}
+    for name, st in states.items():
+        out: list[str] = []
+        if st.work is not None and st.work.duration.mean < INSTANT_MINUTES:
+            out += [o.to for o in st.outcomes.values()]
+        instant = {t.fire for t in st.timers if _instant_duration(t.after)}
+        instant |= {t for t in st.on if t in entry.events
+                    and entry.events[t].mean < INSTANT_MINUTES}
+        out += [alt.to for t in instant if t in st.on for alt in st.on[t]]
+        edges[name] = [n for n in dict.fromkeys(out) if n in states]
+    colour: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in states:
+        if root in colour:
+            continue
+        path, stack = [root], [iter(edges[root])]
+        colour[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                colour[path.pop()] = 2
+                stack.pop()
+            elif colour.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif nxt not in colour:
+                colour[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(edges[nxt]))
+    return None
+
+
 # -- shifts ----------------------------------------------------------------------------------
 
 def _never_on_duty(spec: PoolSpec) -> bool:
@@ -248,6 +301,26 @@ class _Checker:
                     self.add(("mix", kind), f"playbook {pb.name!r} needs role {role!r} (work of "
                              f"{', '.join(map(repr, states))}), which no pool in staffing fills"
                              f"{suggest(role, filled)}", key=True)
+                    continue
+                for state in states:
+                    work = pb.lifecycle.states[state].work
+                    assert work is not None
+                    if not eligible_pools(pb, state, role, work.skill, self.staffing,
+                                          self.playbooks):
+                        need = f"skill {work.skill!r} of role {role!r}" if work.skill \
+                            else f"role {role!r}"
+                        self.add(("mix", kind), f"no pool may do the work of state {state!r} "
+                                 f"of playbook {pb.name!r}: it needs {need}, and the pools "
+                                 f"that fill the role lack the skill or serve other states "
+                                 f"(staffing.<pool>.skills, resources.pools.<pool>.serves)",
+                                 key=True)
+        known = {s for pb in self.playbooks.values() for r in pb.roles.values()
+                 for s in r.skills}
+        for name, spec in self.staffing.items():
+            for i, skill in enumerate(spec.skills or []):
+                if skill not in known:
+                    self.add(("staffing", name, "skills", i), f"skill {skill!r} is listed by no "
+                             f"role of the mix's playbooks{suggest(skill, known)}", "warning")
         if self.messages and self.sc.messages.role not in filled:
             self.add(("messages", "role"), f"messages.role {self.sc.messages.role!r} is filled "
                      f"by no pool in staffing: owed messages are sent at once, costing nobody's "
@@ -348,6 +421,12 @@ class _Checker:
                     self.add(here + ("events", event), f"event {event!r} is accepted by no "
                              f"state of playbook {pb.name!r}{suggest(event, accepted)}",
                              key=True)
+            cycle = instant_cycle(pb, entry)
+            if cycle is not None:
+                self.add(here, f"cases could go round states {' -> '.join(cycle)} of playbook "
+                         f"{pb.name!r} without the clock moving (work, mix.{kind}.events delays "
+                         "or timers under a second): the run would never end; make one step "
+                         "take time", key=True)
             for state, triggers in waiting_states(pb, entry).items():
                 self.add(here, f"cases in state {state!r} of playbook {pb.name!r} wait for "
                          f"events {triggers} that the scenario never fires (list one in "
@@ -372,8 +451,7 @@ class _Checker:
             if inject.sku is not None and inject.sku not in self.sc.parts:
                 self.add(here + ("sku",), f"unknown SKU {inject.sku!r}: not in parts"
                          f"{suggest(inject.sku, self.sc.parts)}")
-            if inject.kind in ("demand_spike", "crm_outage") \
-                    and inject.duration.wall_minutes <= 0:
+            if inject.kind == "crm_outage" and inject.duration.wall_minutes <= 0:
                 self.add(here + ("kind",), f"a {inject.kind} inject without a duration has no "
                          "effect", "warning")
 
@@ -401,6 +479,7 @@ class _Checker:
         if q is not None and not q.arrival_rate > 0:
             self.add(("queue", "arrival_rate"), f"queue.arrival_rate must be > 0, "
                      f"got {q.arrival_rate:g}")
+        self.peak_arrivals()
         if sc.warmup.wall_minutes >= sc.horizon.wall_minutes:
             self.add(("warmup",), f"warmup ({sc.warmup}) covers the whole horizon "
                      f"({sc.horizon}): no incident would be measured", "warning")
@@ -412,6 +491,45 @@ class _Checker:
             if replay.days * 1440 < sc.horizon.wall_minutes:
                 self.add(("demand", "replay", "days"), f"the replay covers {replay.days:g} "
                          f"days of the {sc.horizon} horizon: no arrivals after that", "warning")
+
+    def peak_arrivals(self) -> None:
+        """Refuse demand whose peak rate over the horizon exceeds MAX_PEAK_ARRIVALS."""
+        sc = self.sc
+        if sc.queue is None and sc.demand.replay is not None:
+            return  # replayed arrivals are read from a file, not drawn
+        rate = peak_rate(sc)
+        total = rate * sc.horizon.wall_minutes / 60.0
+        if total <= MAX_PEAK_ARRIVALS:
+            return
+        where = ("queue", "arrival_rate") if sc.queue is not None else ("demand", "base_rate")
+        self.add(where, f"{'.'.join(where)}: at its peak (the busiest hour and day, every surge "
+                 f"at once) demand reaches {_count(rate)} arrivals per hour, {_count(total)} "
+                 f"over the {sc.horizon} horizon; the limit is {MAX_PEAK_ARRIVALS:,} (lower the "
+                 "rate, the surge factors or the horizon)")
+
+
+def _count(x: float) -> str:
+    """A large count as people read it: 2,400,000; past 1e15 (or infinite) as 1.7e+18."""
+    return f"{x:,.0f}" if x < 1e15 else f"{x:.3g}"
+
+
+def peak_rate(scenario: Scenario) -> float:
+    """The most arrivals per hour the demand can reach: the base rate (or the queue's) at the
+    busiest hour of the busiest day, with every surge and `demand_spike` inject at once.
+
+    Arrivals are drawn by thinning at this rate, so it, not the mean, says how much work
+    drawing them is. Infinite when the product overflows.
+    """
+    spikes = [i.factor for i in scenario.injects if i.kind == "demand_spike"]
+    if scenario.queue is not None:
+        rate, factors = scenario.queue.arrival_rate, spikes
+    else:
+        d = scenario.demand
+        rate = d.base_rate * max(d.hourly or [1.0]) * max(d.weekly or [1.0])
+        factors = [*(s.factor for s in d.surges), *spikes]
+    for factor in factors:
+        rate *= max(factor, 1.0)
+    return rate
 
 
 def cross_check(scenario: Scenario, doc: Document, playbooks: dict[str, Playbook],

@@ -158,14 +158,21 @@ def _column(header: list[str], name: str, role: str, file: str) -> int:
         f"no {role} column {name!r}{suggest(name, header)}; the header has: {shown}")])
 
 
-def _too_many(bad: list[Diagnostic], records: int, what: str) -> SimulationError:
+def _too_many(bad: list[Diagnostic], unreadable: int, records: int,
+              what: str) -> SimulationError:
+    """The error for too many unreadable records: the first bad values, then the count.
+
+    `unreadable` and `records` count the same thing (distinct incidents, or rows without an
+    id column); `bad` may hold more lines than `unreadable`, since one incident can have both
+    an unreadable opening and an unreadable resolution time.
+    """
     shown = bad[:SHOWN]
     more = len(bad) - len(shown)
     last = shown[-1]
-    note = (f"{len(bad)} of {records} {what} unreadable ({len(bad) / records:.1%}; at most "
-            f"{BAD_FRACTION:.0%} are skipped)")
+    note = (f"{unreadable} of {records} {what} unreadable ({unreadable / records:.1%}; at "
+            f"most {BAD_FRACTION:.0%} are skipped)")
     if more:
-        note = f"... and {more} more: {note}"
+        note = f"... and {more} more unreadable values: {note}"
     return SimulationError(shown + [Diagnostic(last.file, last.line, 1, "error", note)])
 
 
@@ -224,11 +231,13 @@ def read_events(
     what = "incidents" if ii is not None else "rows"
     bad = [Diagnostic(file, line, 1, "error", f"{column}: missing value")
            for line in empty.values()]
+    bad_keys: set[object] = set(empty)  # records with any unreadable value, counted once
     good: list[tuple[datetime, object]] = []
     for key, (line, text) in opened_raw.items():
         try:
             good.append((parse(text), key))
         except ValueError as exc:
+            bad_keys.add(key)
             bad.append(Diagnostic(file, line, 1, "error",
                                   f"{column}: cannot read {text!r} as {_fmt_name(fmt)} ({exc})"))
     ends: dict[object, datetime] = {}
@@ -236,11 +245,12 @@ def read_events(
         try:
             ends[key] = parse(text)
         except ValueError as exc:
+            bad_keys.add(key)
             bad.append(Diagnostic(file, line, 1, "error",
                                   f"{resolved}: cannot read {text!r} as {_fmt_name(fmt)} ({exc})"))
     bad.sort(key=lambda d: d.line)
-    if bad and len(bad) > BAD_FRACTION * records:
-        raise _too_many(bad, records, what)
+    if bad_keys and len(bad_keys) > BAD_FRACTION * records:
+        raise _too_many(bad, len(bad_keys), records, what)
     if not good:
         raise SimulationError([Diagnostic(file, 1, 1, "error",
                                           f"no arrivals: {rows} data rows, none with {column}")])

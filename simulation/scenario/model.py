@@ -4,7 +4,11 @@ A scenario says when and how fast incidents arrive (a base rate shaped by hour o
 of week, surges, or replayed history), which playbook each kind of incident follows, who is on
 shift, what is on the shelf, what things cost, and what happens to the world on the way
 (injects). Structure is checked by these models; cross-references (unknown playbook, role,
-SKU, pool) by `scenario_check.py`. The reference with examples is docs/scenarios.md.
+SKU, pool) by `checks.py`. The reference with examples is docs/scenarios.md.
+
+Every number is finite (no .inf or .nan gets past the models) and inside a limit named by a
+module constant below, documented in docs/scenarios.md: a scenario that would crash or run
+for days is refused where it is written, with the limit in the message.
 """
 
 from __future__ import annotations
@@ -15,22 +19,67 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from incidents.distributions import DistributionField, Fixed
-from incidents.model import Severity, Tier
+from incidents.distributions import FAMILIES as DISTRIBUTION_FAMILIES
+from incidents.distributions import Distribution, DistributionField, Fixed
+from incidents.model import MAX_HEADCOUNT, MAX_MONEY, MAX_UNITS, Severity, Tier
 from incidents.sla import BusinessCalendar, Duration
 
 __all__ = [
     "Rate", "Surge", "Replay", "Demand", "Product", "MixEntry", "Messages", "Shift", "PoolSpec",
-    "ReorderPolicy", "PartSpec", "Costs", "Complaints", "Inject", "Queue", "Scenario",
-    "WEEKDAYS", "parse_days",
+    "ReorderPolicy", "PartSpec", "Patience", "Costs", "Complaints", "Inject", "Queue", "Scenario",
+    "WEEKDAYS", "parse_days", "MAX_RUN_DAYS", "MIN_SIGNAL_INTERVAL_MINUTES", "MAX_RATE_PER_HOUR",
+    "MAX_SURGE_FACTOR", "MIN_SURGE_MINUTES", "MAX_WEIGHT", "MAX_OVERTIME_PREMIUM", "MAX_SLOWDOWN",
+    "MAX_PEAK_ARRIVALS", "START_YEARS", "MAX_HEADCOUNT", "MAX_UNITS", "MAX_MONEY",
 ]
+
+MAX_RUN_DAYS = 3660
+"""Longest run: `horizon` plus `drain`, 10 years. A planner asks about weeks or months; a
+typo such as `horizon: 100000d` must be refused at once, not look like a hung simulator."""
+
+MIN_SIGNAL_INTERVAL_MINUTES = 1.0
+"""Shortest `signal_interval`. Signals are measured over the whole run at this interval, so
+0.001m would mean billions of measurements; emergency levels never need more than a minute."""
+
+MAX_RATE_PER_HOUR = 100_000.0
+"""Highest `demand.base_rate` and `queue.arrival_rate`, in arrivals per hour: about a
+thousand times a busy regional service centre (MAX_PEAK_ARRIVALS bounds the whole run)."""
+
+MAX_SURGE_FACTOR = 1000.0
+"""Highest multiplier of a surge or a `demand_spike` inject."""
+
+MIN_SURGE_MINUTES = 1 / 60
+"""Shortest spike `decay` and step or ramp `duration` (of a surge or a `demand_spike`): a
+second. Zero divides by zero (the spike decays as exp(-t / decay), the ramp climbs over its
+duration) and a few nanoseconds overflow the same division; a step of no length is a typo."""
+
+MAX_WEIGHT = 1e6
+"""Highest relative weight (hourly and weekly profiles, mix and product shares, tier
+weights): weights are normalised, so only ratios matter, and a million to one is already
+past any real mix."""
+
+MAX_OVERTIME_PREMIUM = 10.0
+"""Highest `costs.overtime_premium`: an overtime hour costs at most 11 times the wage."""
+
+MAX_SLOWDOWN = 1000.0
+"""Highest `slowdown` of a `crm_outage` inject."""
+
+MAX_PEAK_ARRIVALS = 50_000_000
+"""Most arrivals a run may draw: the peak rate (base rate x busiest hour x busiest day x every
+surge at once) over the whole horizon. Arrivals are drawn by thinning at that peak rate, and a
+run handles about ten thousand incidents a second, so more would run for hours."""
+
+START_YEARS = (1900, 2999)
+"""First and last year of `start`: the calendar arithmetic looks years either side of a run,
+and Python's dates end in the year 9999."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: .inf and .nan are valid YAML floats, and either would pass a ge=0
+    # test (.nan compares false both ways) and crash the run (numpy refuses a NaN rate).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _rate(value: Any) -> Any:
@@ -38,7 +87,11 @@ def _rate(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a rate is a number per hour, or text like '6/h', '120/d'")
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer with hundreds of digits
+            raise ValueError(f"the rate is more than the limit of {MAX_RATE_PER_HOUR:,.0f} "
+                             "per hour") from None
     if isinstance(value, str):
         m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*/\s*(h|hour|d|day|min|m|minute)\s*", value)
         if m:
@@ -48,7 +101,25 @@ def _rate(value: Any) -> Any:
     raise ValueError(f"cannot read rate {value!r}: write a number per hour, or '6/h', '120/d'")
 
 
+def _rate_limit(value: float) -> float:
+    """Refuse a rate over MAX_RATE_PER_HOUR, saying so in arrivals per hour."""
+    if value > MAX_RATE_PER_HOUR:
+        raise ValueError(f"{value:g} arrivals per hour is more than the limit of "
+                         f"{MAX_RATE_PER_HOUR:,.0f} per hour")
+    return value
+
+
+def _in_start_years(value: datetime) -> datetime:
+    """Refuse a start outside START_YEARS (the window arithmetic would leave Python's dates)."""
+    first, last = START_YEARS
+    if not first <= value.year <= last:
+        raise ValueError(f"start must be in the years {first} to {last}, got {value.year}")
+    return value
+
+
 Rate = Annotated[float, Field(ge=0)]
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
 
 
 def parse_days(text: str) -> frozenset[int]:
@@ -78,7 +149,7 @@ class Surge(_Strict):
     kind: Literal["step", "spike", "ramp"]
     start: Duration | datetime
     """Offset from the scenario start ("2d", "36h") or a date-time."""
-    factor: float = Field(gt=0)
+    factor: float = Field(gt=0, le=MAX_SURGE_FACTOR)
     """Multiplier of the arrival rate: during a step, at a spike's peak, at a ramp's top."""
     duration: Duration | None = None
     """Step: how long it lasts. Ramp: how long it takes to climb from 1 to `factor`."""
@@ -99,6 +170,13 @@ class Surge(_Strict):
             d = getattr(self, name)
             if d is not None and d.is_working:
                 raise ValueError(f"{name}: surges run on wall-clock time, not working time")
+        if self.kind == "spike" and self.decay is not None \
+                and self.decay.wall_minutes < MIN_SURGE_MINUTES:
+            raise ValueError(f"decay: a spike's decay must be at least 1 second, not {self.decay}")
+        if self.kind in ("step", "ramp") and self.duration is not None \
+                and self.duration.wall_minutes < MIN_SURGE_MINUTES:
+            raise ValueError(f"duration: a {self.kind} surge's duration must be at least 1 "
+                             f"second, not {self.duration}")
         return self
 
 
@@ -114,8 +192,13 @@ class Replay(_Strict):
     """strptime format, or `iso`, or `epoch`."""
     start: datetime | None = None
     """First instant replayed; default: the busiest week of the file."""
-    days: float = Field(default=7.0, gt=0)
+    days: float = Field(default=7.0, gt=0, le=MAX_RUN_DAYS)
     timezone: str = "UTC"
+
+    @field_validator("start")
+    @classmethod
+    def _year(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _in_start_years(value)
 
 
 class Demand(_Strict):
@@ -123,9 +206,9 @@ class Demand(_Strict):
 
     base_rate: Annotated[float, Field(ge=0)] = 4.0
     """Average arrivals per hour (the profiles are normalised to mean 1)."""
-    hourly: list[float] | None = None
+    hourly: list[Weight] | None = None
     """24 relative weights, hour 0..23 (local time of the calendar)."""
-    weekly: list[float] | None = None
+    weekly: list[Weight] | None = None
     """7 relative weights, Monday..Sunday."""
     surges: list[Surge] = Field(default_factory=list)
     replay: Replay | None = None
@@ -134,6 +217,11 @@ class Demand(_Strict):
     @classmethod
     def _read_rate(cls, value: Any) -> Any:
         return _rate(value)
+
+    @field_validator("base_rate")
+    @classmethod
+    def _max_rate(cls, value: float) -> float:
+        return _rate_limit(value)
 
     @field_validator("hourly", "weekly")
     @classmethod
@@ -153,7 +241,35 @@ class Product(_Strict):
     name: str
     sku: str = ""
     batch: str = ""
-    share: float = Field(default=1.0, gt=0)
+    share: float = Field(default=1.0, gt=0, le=MAX_WEIGHT)
+
+
+class Patience(_Strict):
+    """How long customers wait for staff before they give up: a duration distribution for
+    every tier (`all`) and/or per tier; a tier with none never gives up. Written as a bare
+    distribution (`patience: {exponential: 2h}`) it applies to every tier."""
+
+    all: DistributionField | None = None
+    VIP: DistributionField | None = None
+    tier1: DistributionField | None = None
+    tier2: DistributionField | None = None
+    parts: bool = False
+    """The clock also runs while the case waits for parts (not only for staff)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            return {"all": value}
+        if isinstance(value, dict) and len(value) == 1 and \
+                str(next(iter(value))).strip().lower() in DISTRIBUTION_FAMILIES:
+            return {"all": value}
+        return value
+
+    def for_tier(self, tier: str) -> Distribution | None:
+        """The patience of customers of `tier` (VIP, tier1, tier2), or None: never give up."""
+        own = getattr(self, tier, None)
+        return own if own is not None else self.all
 
 
 class MixEntry(_Strict):
@@ -161,8 +277,8 @@ class MixEntry(_Strict):
 
     playbook: str
     """A bundled playbook name, or a file relative to the scenario."""
-    share: float = Field(default=1.0, gt=0)
-    tiers: dict[Tier, Annotated[float, Field(ge=0)]] = Field(default_factory=lambda: {
+    share: float = Field(default=1.0, gt=0, le=MAX_WEIGHT)
+    tiers: dict[Tier, Weight] = Field(default_factory=lambda: {
         Tier.VIP: 0.05, Tier.TIER1: 0.25, Tier.TIER2: 0.70})
     severity: Severity = Severity.MEDIUM
     products: list[Product] = Field(default_factory=list)
@@ -172,6 +288,8 @@ class MixEntry(_Strict):
     events: dict[Name, DistributionField] = Field(default_factory=dict)
     """External playbook events the world fires: trigger -> delay after entering a state that
     accepts it (customer replies, parts arrive). Events not listed are never fired."""
+    patience: Patience | None = None
+    """How long its customers wait for staff before giving up (default: for ever)."""
 
 
 class Messages(_Strict):
@@ -188,7 +306,7 @@ class Shift(_Strict):
     start: time = time(0, 0)
     end: time = time(0, 0)
     """00:00 with start 00:00 means all day."""
-    headcount: int = Field(ge=0)
+    headcount: int = Field(ge=0, le=MAX_HEADCOUNT)
 
     @field_validator("days")
     @classmethod
@@ -211,15 +329,18 @@ class PoolSpec(_Strict):
     """A staff pool: which playbook roles it fills, when it is on shift, what it costs."""
 
     roles: list[Name] = Field(min_length=1)
-    headcount: int | None = Field(default=None, ge=0)
+    headcount: int | None = Field(default=None, ge=0, le=MAX_HEADCOUNT)
     """Round-the-clock headcount; or give `shifts`."""
     shifts: list[Shift] = Field(default_factory=list)
-    wage_per_hour: float = Field(default=0.0, ge=0)
+    wage_per_hour: Money = 0.0
     overtime_hours_per_day: float = Field(default=0.0, ge=0, le=12)
     """Extra hours after each shift when an emergency level unlocks overtime."""
     contractor: bool = False
     """Off duty until an emergency level unlocks contractors for this pool."""
     activation_delay: Duration = Field(default_factory=lambda: Duration.parse("0m"))
+    skills: list[Name] | None = None
+    """Skills its members have (work needing a skill goes only to pools that have it);
+    default: every skill its roles list in the mix's playbooks."""
 
     @model_validator(mode="after")
     def _one_schedule(self) -> PoolSpec:
@@ -233,10 +354,10 @@ class ReorderPolicy(_Strict):
     stock: order one for each one taken, keeping the position at `level`."""
 
     type: Literal["sS", "sQ", "base_stock", "none"]
-    s: int | None = Field(default=None, ge=0)
-    S: int | None = Field(default=None, ge=0)
-    Q: int | None = Field(default=None, ge=1)
-    level: int | None = Field(default=None, ge=0)
+    s: int | None = Field(default=None, ge=0, le=MAX_UNITS)
+    S: int | None = Field(default=None, ge=0, le=MAX_UNITS)
+    Q: int | None = Field(default=None, ge=1, le=MAX_UNITS)
+    level: int | None = Field(default=None, ge=0, le=MAX_UNITS)
 
     @model_validator(mode="after")
     def _params(self) -> ReorderPolicy:
@@ -250,14 +371,14 @@ class ReorderPolicy(_Strict):
 
 
 class PartSpec(_Strict):
-    initial: int = Field(ge=0)
+    initial: int = Field(ge=0, le=MAX_UNITS)
     policy: ReorderPolicy = Field(default_factory=lambda: ReorderPolicy(type="none"))
     lead_time: DistributionField = Field(default=None)  # type: ignore[assignment]
     """Supplier lead time (minutes distribution), needed by any reorder policy."""
     transfer_lead_time: Duration = Field(default_factory=lambda: Duration.parse("12h"))
     """Emergency transfer from another warehouse, once an emergency level unlocks it."""
-    transfer_cost: float = Field(default=0.0, ge=0)
-    unit_cost: float | None = Field(default=None, ge=0)
+    transfer_cost: Money = 0.0
+    unit_cost: Money | None = None
 
     @model_validator(mode="after")
     def _lead(self) -> PartSpec:
@@ -267,11 +388,11 @@ class PartSpec(_Strict):
 
 
 class Costs(_Strict):
-    overtime_premium: float = Field(default=0.5, ge=0)
+    overtime_premium: float = Field(default=0.5, ge=0, le=MAX_OVERTIME_PREMIUM)
     """Overtime hours cost wage x (1 + premium)."""
-    contractor_rate: float = Field(default=0.0, ge=0)
+    contractor_rate: Money = 0.0
     """Per contractor hour on duty."""
-    sla_penalty: dict[Tier, float] = Field(default_factory=dict)
+    sla_penalty: dict[Tier, Money] = Field(default_factory=dict)
     """Per breached milestone, by tier."""
 
 
@@ -289,12 +410,12 @@ class Inject(_Strict):
     at: Duration | datetime
     kind: Literal["staff_absence", "stock_loss", "demand_spike", "crm_outage"]
     pool: str | None = None
-    headcount: int = Field(default=0, ge=0)
+    headcount: int = Field(default=0, ge=0, le=MAX_HEADCOUNT)
     sku: str | None = None
-    qty: int = Field(default=0, ge=0)
-    factor: float = Field(default=1.0, gt=0)
+    qty: int = Field(default=0, ge=0, le=MAX_UNITS)
+    factor: float = Field(default=1.0, gt=0, le=MAX_SURGE_FACTOR)
     duration: Duration = Field(default_factory=lambda: Duration.parse("0m"))
-    slowdown: float = Field(default=2.0, ge=1)
+    slowdown: float = Field(default=2.0, ge=1, le=MAX_SLOWDOWN)
     """CRM outage: work started during it takes this many times longer."""
     note: str = ""
 
@@ -305,6 +426,10 @@ class Inject(_Strict):
         missing = [f for f in need if getattr(self, f) is None]
         if missing:
             raise ValueError(f"a {self.kind} inject needs {', '.join(missing)}")
+        if self.kind == "demand_spike" and self.duration.wall_minutes < MIN_SURGE_MINUTES:
+            # The spike is a step surge for `duration`; the world builds one from it.
+            raise ValueError(f"duration: a demand_spike inject needs a duration of at least 1 "
+                             f"second, not {self.duration}")
         return self
 
 
@@ -313,12 +438,19 @@ class Queue(_Strict):
 
     arrival_rate: Annotated[float, Field(gt=0)]
     service: DistributionField
-    servers: int = Field(ge=1)
+    servers: int = Field(ge=1, le=MAX_HEADCOUNT)
+    patience: Patience | None = None
+    """Customers give up waiting after this (M/M/c+M with an exponential patience: Erlang A)."""
 
     @field_validator("arrival_rate", mode="before")
     @classmethod
     def _read_rate(cls, value: Any) -> Any:
         return _rate(value)
+
+    @field_validator("arrival_rate")
+    @classmethod
+    def _max_rate(cls, value: float) -> float:
+        return _rate_limit(value)
 
 
 class Scenario(_Strict):
@@ -350,14 +482,29 @@ class Scenario(_Strict):
     injects: list[Inject] = Field(default_factory=list)
     signal_interval: Duration = Field(default_factory=lambda: Duration.parse("1h"))
     """How often aggregate signals are measured for emergency levels and the backlog plot."""
+    service_level: list[Duration] = Field(default_factory=list, max_length=20)
+    """Wait thresholds (`[20s, 60s, 2h]`) for the share of work served within each."""
+
+    @field_validator("service_level")
+    @classmethod
+    def _thresholds(cls, value: list[Duration]) -> list[Duration]:
+        for d in value:
+            if d.is_working or d.wall_minutes <= 0:
+                raise ValueError(f"service-level thresholds are wall-clock waits longer than "
+                                 f"zero, got {d}")
+        return value
 
     @field_validator("horizon", "drain", "warmup", "signal_interval")
     @classmethod
     def _wall(cls, value: Duration, info: Any) -> Duration:
         if value.is_working:
             raise ValueError("give wall-clock time (h, d), not working time")
-        if info.field_name in ("horizon", "signal_interval") and value.wall_minutes <= 0:
+        if info.field_name == "horizon" and value.wall_minutes <= 0:
             raise ValueError("must be longer than zero")
+        if info.field_name == "signal_interval" \
+                and value.wall_minutes < MIN_SIGNAL_INTERVAL_MINUTES:
+            raise ValueError(f"must be at least {MIN_SIGNAL_INTERVAL_MINUTES:g} minute "
+                             f"(the limit), got {value}")
         return value
 
     @field_validator("start")
@@ -365,7 +512,16 @@ class Scenario(_Strict):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("start needs a time zone, e.g. 2026-03-02T00:00:00+08:00")
-        return value
+        return _in_start_years(value)
+
+    @model_validator(mode="after")
+    def _run_length(self) -> Scenario:
+        days = (self.horizon.wall_minutes + self.drain.wall_minutes) / 1440.0
+        if days > MAX_RUN_DAYS:
+            raise ValueError(f"horizon: horizon + drain ({self.horizon} + {self.drain}) is "
+                             f"{days:,.6g} days, more than the limit of {MAX_RUN_DAYS} days "
+                             "(10 years)")
+        return self
 
     @model_validator(mode="after")
     def _shape(self) -> Scenario:
