@@ -1,14 +1,17 @@
 """Arrival times: a non-homogeneous Poisson process, or replayed history.
 
 rate(t) = base_rate x hourly[local hour] x weekly[local weekday] x product of surge factors.
-Arrivals are drawn all at once with numpy by thinning (Lewis and Shedler): candidates from a
-homogeneous process at an upper bound of the rate, each kept with probability rate(t)/bound.
-Drawing them up front keeps the SimPy loop free of sampling and makes a run's demand a pure
-function of the seed.
+Arrivals are drawn with numpy by thinning (Lewis and Shedler): candidates from a homogeneous
+process at an upper bound of the rate, each kept with probability rate(t)/bound. They are
+drawn a block of time at a time (about `BLOCK_CANDIDATES` candidates per block), just ahead of
+the simulation, so memory stays bounded whatever the rate and horizon; block boundaries depend
+only on the demand, never on staffing or policy, so a run's arrivals are a pure function of
+the demand and the seed (the same for every configuration compared on that seed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +19,11 @@ import numpy as np
 
 from simulation.scenario.model import Demand, Surge
 
-__all__ = ["rate_at", "surge_factor", "draw_arrivals", "expected_arrivals"]
+__all__ = ["rate_at", "surge_factor", "draw_arrivals", "arrival_blocks", "expected_arrivals",
+           "BLOCK_CANDIDATES"]
+
+BLOCK_CANDIDATES = 65_536
+"""Expected thinning candidates per block: a few hundred kilobytes of numpy at a time."""
 
 
 def _offset(value: object, start: datetime) -> float:
@@ -73,21 +80,45 @@ def _bound(demand: Demand, extra: list[Surge]) -> float:
     return bound
 
 
-def draw_arrivals(demand: Demand, horizon: float, start: datetime, zone: ZoneInfo,
-                  rng: np.random.Generator, extra: list[Surge] | None = None) -> np.ndarray:
-    """Sorted arrival minutes in [0, horizon) for one replication."""
+def arrival_blocks(demand: Demand, horizon: float, start: datetime, zone: ZoneInfo,
+                   rng: np.random.Generator, extra: list[Surge] | None = None
+                   ) -> Iterator[np.ndarray]:
+    """Sorted arrival minutes in [0, horizon), one block of time after another."""
     extra = extra or []
     bound = _bound(demand, extra)
     if bound <= 0 or horizon <= 0:
-        return np.empty(0)
-    n = rng.poisson(bound * horizon / 60.0)
-    t = np.sort(rng.uniform(0.0, horizon, n))
-    keep = rng.uniform(0.0, bound, n) < rate_at(demand, t, start, zone, extra)
-    return t[keep]
+        return
+    width = BLOCK_CANDIDATES / (bound / 60.0)  # minutes holding about BLOCK_CANDIDATES
+    lo = 0.0
+    while lo < horizon:
+        hi = min(lo + width, horizon)
+        n = rng.poisson(bound * (hi - lo) / 60.0)
+        t = np.sort(rng.uniform(lo, hi, n))
+        keep = rng.uniform(0.0, bound, n) < rate_at(demand, t, start, zone, extra)
+        yield t[keep]
+        lo = hi
+
+
+def draw_arrivals(demand: Demand, horizon: float, start: datetime, zone: ZoneInfo,
+                  rng: np.random.Generator, extra: list[Surge] | None = None) -> np.ndarray:
+    """All arrival minutes in [0, horizon) at once (for tests and small horizons)."""
+    blocks = list(arrival_blocks(demand, horizon, start, zone, rng, extra))
+    return np.concatenate(blocks) if blocks else np.empty(0)
 
 
 def expected_arrivals(demand: Demand, horizon: float, start: datetime, zone: ZoneInfo,
                       extra: list[Surge] | None = None, step: float = 1.0) -> float:
-    """The integral of the rate over [0, horizon): the mean number of arrivals."""
-    t = np.arange(0.0, horizon, step) + step / 2
-    return float(rate_at(demand, t, start, zone, extra).sum() * step / 60.0)
+    """The integral of the rate over [0, horizon): the mean number of arrivals.
+
+    Midpoint rule on `step`-minute cells, a day at a time (bounded memory); for very long
+    horizons the step grows so that at most about two million cells are evaluated."""
+    step = max(step, horizon / 2_000_000.0)
+    total, lo = 0.0, 0.0
+    while lo < horizon:
+        hi = min(lo + 1440.0 * max(1.0, step), horizon)
+        t = np.arange(lo, hi, step) + step / 2
+        t = t[t < horizon]
+        total += float(rate_at(demand, t, start, zone, extra).sum() * step / 60.0)
+        lo = hi
+    return total
+

@@ -39,6 +39,7 @@ KINDS = (
     "complaint",     # case=new complaint case; a=case that complained
     "inject",        # a=inject index
     "signal",        # a=open backlog, b=arrivals in the last interval, x=breaches in 24 h
+    "abandoned",     # case gave up waiting; a=state, b=tier, x=minutes waited for staff
 )
 _CODE = {name: i for i, name in enumerate(KINDS)}
 

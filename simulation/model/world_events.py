@@ -6,14 +6,14 @@ callbacks it acts on, so the world imports this module and nothing here imports 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from typing import Callable, Iterator
 
 import simpy
 
-from simulation.model.resources import StaffPool
+from simulation.model.staff import StaffPool
 
-__all__ = ["shift_process", "signal_process", "inject_process", "count_since"]
+__all__ = ["shift_process", "signal_process", "inject_process"]
 
 
 def shift_process(env: simpy.Environment, pool: StaffPool, profile: list[tuple[float, int]],
@@ -21,8 +21,8 @@ def shift_process(env: simpy.Environment, pool: StaffPool, profile: list[tuple[f
     """Follow a pool's weekly shift pattern in the calendar's local time, for ever.
 
     `m0` is the local minute of the week at model minute 0. When overtime is unlocked, people
-    stay on after a shift ends for the pool's overtime hours: the drop in headcount comes
-    later, and those extra person-minutes are counted.
+    stay on after a shift ends for the pool's overtime hours (unlocks.py): the drop in
+    headcount comes later, and those person-minutes are counted as overtime.
     """
     times = [m for m, _ in profile]
     levels = [h for _, h in profile]
@@ -39,16 +39,12 @@ def shift_process(env: simpy.Environment, pool: StaffPool, profile: list[tuple[f
         if at > env.now:
             yield env.timeout(at - env.now)
         new = levels[i]
-        extra = pool.spec.overtime_hours_per_day * 60.0
-        if new < pool.scheduled and pool.overtime and extra > 0:
-            pool.overtime_minutes += (pool.scheduled - new) * extra
+        extra = pool.overtime_hours * 60.0
+        if new < pool.scheduled and extra > 0:
+            pool.set_overtime_heads(pool.scheduled - new)
             yield env.timeout(extra)
+            pool.set_overtime_heads(0)
         pool.set_scheduled(new)
-
-
-def count_since(times: list[float], now: float, window: float) -> int:
-    """How many of the sorted `times` fall in the last `window` minutes before `now`."""
-    return len(times) - bisect_left(times, now - window)
 
 
 def signal_process(env: simpy.Environment, interval: float, end: float,

@@ -1,0 +1,113 @@
+"""Random numbers split by purpose, so that runs compared on one seed share them.
+
+A planner compares configurations (more technicians, a bigger shelf, the autopilot against no
+response) on the same seed and reads the difference. That difference is only sharp if both
+runs face the same customers doing the same things: the same arrivals, and for the k-th
+arrival the same kind, tier and product, the same work times, the same outcomes. With one
+shared generator consumed in event order, the first case served in a different order shifts
+every later draw and the two runs drift apart (Law, "Simulation Modeling and Analysis",
+common random numbers: synchronise by purpose).
+
+So every case gets its own row of uniforms, drawn in bulk with numpy in arrival order (or in
+complaint order for complaints, which only some runs open), and consumes it through inverse
+transforms: `Distribution.quantile(u)`. Path draws (kind, tier, product, durations, outcomes,
+parts, outside events) read the row from the front; patience draws read it from the back,
+so a case that waits in one run and not in the other still draws its work times from the
+same slots. A case that outgrows its row (long rework loops) continues on a shared spill
+generator. Stock lead times and message writing times have generators of their own.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect
+from typing import Any, Sequence, TypeVar
+
+import numpy as np
+
+__all__ = ["ROW", "ATTRIBUTES", "Rows", "Streams", "python_random", "pick", "row_width"]
+
+T = TypeVar("T")
+
+ROW = 64
+"""Most uniforms per case: rows are sized to the scenario's playbooks (`row_width`)."""
+ATTRIBUTES = 3
+"""Slots 0, 1, 2 of a row: the case's kind, tier and product."""
+PATIENCE = 2
+"""Slots kept at the end of a row for patience draws (one per wait for staff)."""
+
+CHUNK = 1024
+"""Rows drawn at once (one numpy call and one `tolist` per chunk)."""
+
+
+def pick(items: Sequence[T], cumulative: list[float], u: float) -> T:
+    """One of `items`, weighted by their `cumulative` weights, for a uniform `u` (the inverse
+    transform of the discrete distribution: monotone in `u`)."""
+    return items[min(bisect(cumulative, u * cumulative[-1]), len(items) - 1)]
+
+
+def row_width(loaded: Any) -> int:
+    """Uniforms a case of this scenario needs along a path that visits every state once:
+    its attributes, per state with work a duration, an outcome (if there is a choice) and
+    each part it may need, per outside event the scenario fires a delay, and a few patience
+    slots. Rework loops run past it onto the spill generator. A pure function of the
+    scenario, so every run compared on a seed uses the same rows."""
+    widest = 0
+    for kind, entry in loaded.mix.items():
+        need = ATTRIBUTES + PATIENCE
+        for st in loaded.playbooks[kind].lifecycle.states.values():
+            if st.work is not None:
+                need += 1 + (len(st.outcomes) > 1)
+                need += sum(1 for sku, use in st.work.parts.items()
+                            if 0.0 < entry.parts.get(sku, use.p) < 1.0)
+            need += sum(1 for trigger in st.on if trigger in entry.events)
+        widest = max(widest, need)
+    return max(ATTRIBUTES + PATIENCE + 1, min(widest, ROW))
+
+
+def python_random(seq: np.random.SeedSequence) -> random.Random:
+    """A `random.Random` seeded with 128 bits of a seed sequence."""
+    return random.Random(int.from_bytes(seq.generate_state(4, np.uint32).tobytes(), "little"))
+
+
+class Rows:
+    """Rows of uniforms in [0, 1), handed out in order, drawn a chunk at a time."""
+
+    __slots__ = ("_gen", "_chunk", "_next", "width")
+
+    def __init__(self, seq: np.random.SeedSequence, width: int) -> None:
+        self._gen = np.random.Generator(np.random.PCG64(seq))
+        self._chunk: list[list[float]] = []
+        self._next = 0
+        self.width = width
+
+    def take(self) -> list[float]:
+        """The next row (a fresh list the caller may keep)."""
+        if self._next == len(self._chunk):
+            self._chunk = self._gen.random((CHUNK, self.width)).tolist()
+            self._next = 0
+        row = self._chunk[self._next]
+        self._next += 1
+        return row
+
+
+class Streams:
+    """The generators of one replication, each from its own child of the seed.
+
+    `arrivals` draws arrival times (numpy); `cases` and `complaints` hand out case rows;
+    `spill` continues cases that outgrow their row; `stock` draws supplier lead times;
+    `messages` draws message-writing times; `complain` decides who complains.
+    """
+
+    __slots__ = ("arrivals", "cases", "complaints", "spill", "stock", "messages", "complain")
+
+    def __init__(self, seed: int, width: int = ROW) -> None:
+        (arrivals, cases, complaints, spill, stock, messages,
+         complain) = np.random.SeedSequence(seed).spawn(7)
+        self.arrivals = np.random.Generator(np.random.PCG64(arrivals))
+        self.cases = Rows(cases, width)
+        self.complaints = Rows(complaints, width)
+        self.spill = python_random(spill)
+        self.stock = python_random(stock)
+        self.messages = python_random(messages)
+        self.complain = python_random(complain)

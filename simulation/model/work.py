@@ -1,0 +1,264 @@
+"""How a case's work gets done: parts from the shelf, then a member of staff, then time.
+
+Part of the World (a mixin on the hot path, so `self` is the world and nothing is looked up
+through another object): every case's work request takes its parts (waiting on backorders),
+then a member of a pool that may do it, for a duration drawn from the case's own uniforms.
+
+Who may do it: the pools `scenario/dispatch.py` names (role, skill, the playbook pool's
+`serves`). Work with the same eligible pools shares one queue, ordered by the policy's key
+(playbook priority; the autopilot puts escalated cases first). A case escalated while it
+waits is queued again under its new key.
+
+Patience: where the scenario gives customers a patience, a case waiting for staff (and for
+parts too, if the scenario says so) gives up when it runs out: its entry leaves the queue and
+the playbook's runtime closes it as abandoned or sends it where the playbook says. Patience
+never runs while the work is being done.
+"""
+
+from __future__ import annotations
+
+import heapq
+from functools import partial
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from playbooks.effects import WorkRequested
+from simulation.model.eventlog import EventLog
+from simulation.model.staff import StaffPool, WorkQueue
+from simulation.model.streams import pick
+from simulation.model.timers import TimerWheel
+from simulation.scenario.dispatch import eligible_pools
+
+if TYPE_CHECKING:
+    from incidents.distributions import Distribution
+
+__all__ = ["Work"]
+
+_C = EventLog.code
+ASSIGNED, WORK_DONE, PARTS_WAIT, ABANDONED = (_C("assigned"), _C("work_done"),
+                                              _C("parts_wait"), _C("abandoned"))
+_TIER_NAMES = ("VIP", "tier1", "tier2")
+
+
+class Work:
+    """The work half of the World (see the module docstring)."""
+
+    # Attributes the World sets up (declared for readers and type checkers).
+    env: simpy.Environment
+    pools: dict[str, StaffPool]
+    waiting: dict[int, list[Any]]
+
+    def _setup_work(self) -> None:
+        world: Any = self
+        queues: dict[tuple[str, ...], WorkQueue] = {}
+
+        def queue_of(pools: list[StaffPool]) -> WorkQueue:
+            key = tuple(p.name for p in pools)
+            if key not in queues:
+                queue = queues[key] = WorkQueue("+".join(key))
+                queue.pools = list(pools)
+                for p in pools:
+                    p.queues.append(queue)
+            return queues[key]
+
+        self.work_queues: dict[tuple[str, str], WorkQueue] = {}
+        """(kind, state) -> the queue its work waits in."""
+        for kind, pb in world.loaded.playbooks.items():
+            for state, st in pb.lifecycle.states.items():
+                if st.work is not None:
+                    names = eligible_pools(pb, state, st.work.role, st.work.skill,
+                                           world.loaded.staffing, world.loaded.playbooks)
+                    self.work_queues[(kind, state)] = queue_of([self.pools[n] for n in names])
+        role = world.loaded.scenario.messages.role
+        writers = [p for p in self.pools.values() if role is not None and role in p.spec.roles]
+        self.message_queue: WorkQueue | None = queue_of(writers) if writers else None
+        """Where owed messages wait for a writer (None: sent at once, at no cost)."""
+        self._outcomes = {k: {s: (list(st.outcomes),
+                                  list(accumulate(o.p for o in st.outcomes.values())))
+                              for s, st in pb.lifecycle.states.items() if st.outcomes}
+                          for k, pb in world.loaded.playbooks.items()}
+        """kind -> state -> (outcome triggers, cumulative probabilities)."""
+        self.part_p = {k: dict(e.parts) for k, e in world.loaded.mix.items()}
+        self._work: dict[int, tuple] = {}
+        """id(prebuilt WorkRequested) -> its job record (`_job`), which keeps it alive."""
+        self.waiting = {}
+        """case -> [queue entry, its heap, wait id, minute asked, patience armed]."""
+        self._patience = {k: self._patience_of(k) for k in world.kinds}
+        self.patience_timers = TimerWheel(self.env, self._renege)
+
+    def _patience_of(self, kind: str) -> tuple[tuple[Distribution | None, ...], bool,
+                                               frozenset[str] | None] | None:
+        """(patience by tier index, runs while waiting for parts, states where customers
+        may give up or None for all) of a kind, or None if its customers never give up."""
+        world: Any = self
+        entry = world.loaded.mix[kind]
+        spec = getattr(entry, "patience", None)
+        if spec is None and world.loaded.scenario.queue is not None:
+            spec = getattr(world.loaded.scenario.queue, "patience", None)
+        if spec is None:
+            return None
+        by_tier = tuple(spec.for_tier(t) for t in _TIER_NAMES)
+        if not any(d is not None for d in by_tier):
+            return None
+        abandon = getattr(world.loaded.playbooks[kind].lifecycle, "abandon", None)
+        states = frozenset(abandon.states) if abandon is not None and abandon.states else None
+        return by_tier, bool(getattr(spec, "parts", False)), states
+
+    def _job(self, kind: str, work: WorkRequested) -> tuple:
+        """What starting and finishing a prebuilt WorkRequested needs, looked up once:
+        (work, kind, state code, queue, duration quantile, outcome triggers, their cumulative
+        probabilities, runtime, patience by tier or None, patience covers parts waits)."""
+        world: Any = self
+        triggers, cumulative = self._outcomes[kind][work.state]
+        patience = self._patience[kind]
+        by_tier, parts = None, False
+        if patience is not None and (patience[2] is None or work.state in patience[2]):
+            by_tier, parts = patience[0], patience[1]
+        job = self._work[id(work)] = (
+            work, kind, world._state_code(kind, work.state), self.work_queues[(kind, work.state)],
+            work.duration.quantile, triggers, cumulative, world.runtimes[kind], by_tier, parts)
+        return job
+
+    # -- parts, then staff, then time ---------------------------------------------------------
+    def start(self, cid: int, kind: str, work: WorkRequested, now: float) -> None:
+        """The case needs `work` done now: take its parts, then wait for a member of staff."""
+        world: Any = self
+        if work.parts:
+            self._parts(cid, kind, work, 0, world.version[cid], now)
+        else:
+            self._request(cid, kind, work, world.version[cid], now, now)
+
+    def _parts(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
+               since: float) -> None:
+        world: Any = self
+        parts = work.parts
+        override = self.part_p[kind]
+        while i < len(parts):
+            sku, qty, p = parts[i]
+            i += 1
+            stock = world.stock.get(sku)
+            if stock is None:
+                continue  # no stock kept: treated as unlimited
+            p = override.get(sku, p)
+            if p <= 0.0 or (p < 1.0 and world.u(cid) >= p):
+                continue  # not needed this time
+            resume = partial(self._parts_arrived, cid, kind, work, i, version, stock.index,
+                             qty, self.env.now, since)
+            if not stock.take(qty, resume):
+                return  # backordered: resumes when the units arrive
+        self._request(cid, kind, work, version, self.env.now, since)
+
+    def _parts_arrived(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
+                       sku: int, qty: int, asked: float, since: float) -> None:
+        world: Any = self
+        now = self.env.now
+        world.push((now, PARTS_WAIT, cid, sku, qty, now - asked))
+        if world.version[cid] == version:  # else the case moved on while the parts came
+            self._parts(cid, kind, work, i, version, since)
+
+    def _request(self, cid: int, kind: str, work: WorkRequested, version: int,
+                 now: float, since: float) -> None:
+        """Start the work with a free member of a pool that may do it, or queue it (the
+        priority key is computed only when the job has to wait)."""
+        world: Any = self
+        job = self._work.get(id(work)) or self._job(kind, work)
+        queue = job[3]
+        for pool in queue.pools:
+            if pool.busy < pool.capacity:
+                pool.busy += 1
+                self._begin(cid, job, version, now, pool, now)
+                return
+        world.seq += 1
+        seq = world.seq
+        entry = [world.key[kind](world.cases[cid]), seq, partial(self._begin, cid, job,
+                                                               version, now)]
+        heapq.heappush(queue.heap, entry)
+        by_tier = job[8]
+        dist = by_tier[world.table.tier[cid]] if by_tier is not None else None
+        self.waiting[cid] = [entry, queue.heap, seq, now, dist is not None]
+        if dist is not None:
+            start = since if job[9] else now
+            self.patience_timers.arm(cid, seq, max(start + dist.quantile(world.u_patience(cid)),
+                                                   now))
+
+    def _begin(self, cid: int, job: tuple, version: int, asked: float, pool: StaffPool,
+               now: float = -1.0) -> None:
+        world: Any = self
+        if now < 0:  # started later by a pool's dispatch, not at once by `_request`
+            now = self.env.now
+            rec = self.waiting.pop(cid, None)
+            if rec is not None and rec[4]:
+                self.patience_timers.cancel(cid, rec[2])
+        if world.version[cid] != version:  # moved on while it waited for staff
+            pool.give_back()
+            return
+        world.push((now, ASSIGNED, cid, pool.index, job[2], now - asked))
+        i = world.fwd[cid]  # world.u(cid), written out on the hot path
+        if i < world.back[cid]:
+            world.fwd[cid] = i + 1
+            u = world.rows[cid][i]
+        else:
+            u = world.spill.random()
+        minutes = job[4](u)
+        if now < world.slowdown_until:
+            minutes *= world.slowdown
+        pool.started_sum += now
+        self.env.timeout(minutes).callbacks.append(
+            partial(self._done, cid, job, version, pool, minutes))
+
+    def _done(self, cid: int, job: tuple, version: int, pool: StaffPool, minutes: float,
+              _: simpy.Event) -> None:
+        world: Any = self
+        now = self.env.now
+        pool.finished(now, minutes)
+        world.push((now, WORK_DONE, cid, pool.index, job[2], minutes))
+        case = world.cases[cid]
+        if world.version[cid] != version or case is None:
+            return  # a timer moved the case meanwhile; whoever moved it started the new work
+        _, kind, _, _, _, triggers, cumulative, runtime, _, _ = job
+        trigger = triggers[0] if len(triggers) == 1 else pick(triggers, cumulative,
+                                                                world.u(cid))
+        nxt = world.apply(cid, runtime.fire(case, trigger, now), now)
+        if nxt is not None:
+            self.start(cid, kind, nxt, now)
+
+    # -- leaving the queue -------------------------------------------------------------------
+    def withdraw(self, cid: int) -> None:
+        """The case moved on while its work waited: take the entry out of its queue."""
+        rec = self.waiting.pop(cid)
+        rec[0][2] = None
+        if rec[4]:
+            self.patience_timers.cancel(cid, rec[2])
+
+    def requeue(self, cid: int, case: Any) -> None:
+        """The case's priority changed while it waits (it was escalated): queue it again
+        under the new key, keeping its place in time and its patience."""
+        world: Any = self
+        rec = self.waiting[cid]
+        old = rec[0]
+        key = world.key[world.case_kind[cid]](case)
+        if key == old[0]:
+            return
+        world.seq += 1
+        new = [key, world.seq, old[2]]
+        old[2] = None
+        heapq.heappush(rec[1], new)
+        rec[0] = new
+
+    def _renege(self, cid: int, wait: int) -> None:
+        """A waiting customer's patience ran out: out of the queue, and the playbook says
+        where the case goes (closed as abandoned by default)."""
+        world: Any = self
+        rec = self.waiting.get(cid)
+        if rec is None or rec[2] != wait:
+            return
+        del self.waiting[cid]
+        rec[0][2] = None
+        now = self.env.now
+        case = world.cases[cid]
+        kind = world.case_kind[cid]
+        world.push((now, ABANDONED, cid, world._state_code(kind, case.state),
+                    world.table.tier[cid], now - rec[3]))
+        world._wake(cid, world.apply(cid, world.runtimes[kind].abandon(case, now), now), now)
