@@ -64,7 +64,8 @@ def test_report_writes_its_files(written: tuple[Path, list[Path]]) -> None:
     out, paths = written
     names = {p.name for p in paths}
     assert {"results.json", "events.csv.gz", "report.md", "demand.png", "sla.png",
-            "utilisation.png", "stock.png", "costs.png"} <= names
+            "utilisation.png", "stock.png", "costs.png", "demand.svg", "sla.svg",
+            "utilisation.svg", "stock.svg", "costs.svg"} <= names
     assert names <= set(OWN_FILES)
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
 
@@ -134,19 +135,77 @@ def test_surge_spans_cover_the_surge_and_demand_spikes() -> None:
     assert surge_spans(spiked, 24 * 60) == [(360.0, 600.0), (900.0, 930.0), (1380.0, 1440.0)]
 
 
-def test_plots_without_a_cjk_font_fall_back_silently(
-        written: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import warnings
-
+def test_report_passes_the_plot_warning_on(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from simulation.results import plots
 
-    out, _ = written
-    summary = json.loads((out / "results.json").read_text(encoding="utf-8"))["summary"]
+    loaded = scenario_from_text(TINY)
+    result = replicate(loaded, 4, 1)
+    monkeypatch.setattr(plots, "cjk_font", lambda: None)  # no CJK font anywhere
+    said: list[str] = []
+    paths = write_report(tmp_path, loaded, result.summary, result.first, warn=said.append)
+    assert "utilisation.png" in {p.name for p in paths}  # drawn all the same
+    assert len(said) == 1 and "no CJK font" in said[0] and "\n" not in said[0]
+    assert f"(e.g. {POOL})" in said[0]  # the first Chinese name drawn: the pool's
+
+
+def _ranked(ranks: list[int]):  # type: ignore[no-untyped-def]
+    """Replications of TINY whose highest emergency ranks are `ranks`, re-summarised: one
+    quiet day raises no level, so the ranks are set by hand (standard-repair's levels are
+    normal, IV, III, II, I)."""
+    from simulation.results.replications import Replications, summarise
+
+    loaded = scenario_from_text(TINY)
+    result = replicate(loaded, 4, len(ranks))
+    metrics = []
+    for m, rank in zip(result.metrics, ranks):
+        em = dict(m["emergency"], max_rank=rank)
+        em["max_level"] = em["levels"][rank]
+        metrics.append(dict(m, emergency=em))
+    summary = summarise(metrics)
+    return loaded, Replications(result.seed, result.seeds, tuple(metrics), summary,
+                                result.first)
+
+
+def test_emergency_level_counts_the_replications_that_reached_it(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from tui.simulate_cmd import show
+
+    loaded, result = _ranked([3, 1, 0])  # II in one replication, IV in another, none in one
+    assert result.summary["emergency"]["levels"][3] == "II"
+    console = Console(record=True, width=300)
+    show(result, console, {"II": "orange", "IV": "blue"})
+    text = console.export_text()
+    assert re.search(r"max emergency level\s*│\s*II \(orange\) reached in 1 of 3 "
+                     r"replications; some level raised in 2 of 3", text), text
+    write_report(tmp_path, loaded, result.summary, result.first)
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert ("- Highest emergency level: II (orange), reached in 1 of 3 replications; some "
+            "level raised in 2 of 3.") in report
+
+
+def test_emergency_level_never_raised() -> None:
+    from rich.console import Console
+
+    from tui.simulate_cmd import show
+
+    _, result = _ranked([0, 0])
+    console = Console(record=True, width=300)
+    show(result, console)
+    assert re.search(r"max emergency level\s*│\s*normal \(no level raised\)",
+                     console.export_text())
+
+
+def test_simulate_prints_the_plot_warning_once(scenario_file: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulation.results import plots
+
     monkeypatch.setattr(plots, "cjk_font", lambda: None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a missing-glyph warning would fail here
-        drawn = plots.make_plots(tmp_path, scenario_from_text(TINY), summary)
-    assert "utilisation.png" in {p.name for p in drawn}  # the Chinese pool name is on it
+    result = invoke("simulate", scenario_file, "--reps", "1", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("no CJK font") == 1
+    assert "fonts-noto-cjk" in result.output and "pip install mplfonts" in result.output
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -184,7 +243,7 @@ def test_simulate_runs_and_writes(scenario_file: Path, tmp_path: Path) -> None:
     for name in ("results.json", "events.csv.gz", "report.md", "sla.png"):
         assert (out / name).is_file(), name
         assert str(out / name) in result.output
-    assert "SLA attainment" in result.output and "total cost" in result.output
+    assert "SLA attainment" in result.output and "cost with the drain" in result.output
     assert json.loads((out / "results.json").read_text(encoding="utf-8"))["seed"] == 3
 
 
@@ -231,3 +290,41 @@ def test_simulate_refuses_a_file_as_output_folder(scenario_file: Path, tmp_path:
     assert "--out" in result.output
     assert target.read_text(encoding="utf-8") == "do not touch"
 
+
+
+def test_simulate_compare_none_reports_what_the_response_is_worth(scenario_file: Path,
+                                                                   tmp_path: Path) -> None:
+    """`--compare none`: each KPI under both policies and the paired difference, in the
+    terminal, report.md and results.json; the difference of each replication is exactly
+    this policy's value minus the baseline's on the same seed."""
+    out = tmp_path / "cmp"
+    result = invoke("simulate", scenario_file, "--reps", "3", "--out", out, "--compare", "none")
+    assert result.exit_code == 0, result.output
+    assert "What the response is worth" in result.output
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## What the response is worth (autopilot against none)" in report
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    cmp = doc["comparison"]
+    assert (cmp["policy"], cmp["baseline_policy"]) == ("autopilot", "none")
+    mine = doc["summary"]["incidents"]["staff_wait"]["mean"]["values"]
+    base = cmp["baseline"]["incidents"]["staff_wait"]["mean"]["values"]
+    diff = cmp["difference"]["incidents"]["staff_wait"]["mean"]["values"]
+    assert diff == pytest.approx([a - b for a, b in zip(mine, base)])
+    assert cmp["baseline"]["run"]["policy"] == "none"
+    assert doc["summary"]["run"]["arrivals"]["values"] == cmp["baseline"]["run"]["arrivals"][
+        "values"]  # the same seeds: the same arrivals
+
+
+def test_simulate_refuses_an_unwritable_folder_before_running(scenario_file: Path,
+                                                               tmp_path: Path) -> None:
+    """A folder nobody may create files in (/sys refuses even root), and one below a file:
+    refused at once, before any replication runs, and nothing is created."""
+    result = invoke("simulate", scenario_file, "--reps", "1", "--out", "/sys/muster-out")
+    assert result.exit_code == 2
+    assert "--out is not writable" in result.output and "simulating" not in result.output
+    assert not Path("/sys/muster-out").exists()
+    plain = tmp_path / "plain.txt"
+    plain.write_text("keep", encoding="utf-8")
+    result = invoke("simulate", scenario_file, "--reps", "1", "--out", plain / "sub" / "out")
+    assert result.exit_code == 2 and "is a file" in result.output
+    assert plain.read_text(encoding="utf-8") == "keep"

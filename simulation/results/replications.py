@@ -1,17 +1,23 @@
 """Independent replications of a scenario, and their summary with confidence intervals.
 
 One run of a stochastic model is one draw; a planner needs the mean and how sure it is.
-Replication i always gets the seed `SeedSequence(seed).spawn(reps)[i]`, whatever the number
-of worker processes, so `--workers 8` gives exactly the numbers `--workers 1` gives, only
-sooner. Workers send back the metric dicts (small), never the event logs (large).
+Replication i always gets the seed `SeedSequence(seed).spawn(reps)[i]` (made one at a time,
+as it is needed), whatever the number of worker processes, so `--workers 8` gives exactly the
+numbers `--workers 1` gives, only sooner. Workers send back the metric dicts (small), never
+the event logs (large). A comparison runs each replication under both policies on the same
+seed: the runs share arrivals, case attributes and work times (model/streams.py), so the
+paired differences measure the policies, not the luck of the draw.
 """
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import multiprocessing
+import queue
+import signal
+from collections import deque
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,9 +27,10 @@ from simulation.scenario.loader import LoadedScenario, load_scenario
 from simulation.results.metrics import compute
 from simulation.model.world import Results, run
 
-__all__ = ["Replications", "replicate", "replication_seeds", "summarise", "t_quantile"]
+__all__ = ["Replications", "replicate", "replication_seed", "replication_seeds", "summarise",
+           "difference", "t_quantile"]
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[float, int], None]
 
 # Two-sided 95% Student t quantiles t(0.975, df) for df = 1..29; df >= 30 uses 1.96.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -41,26 +48,48 @@ def t_quantile(df: int) -> float:
 @dataclass(frozen=True)
 class Replications:
     """Metric dicts of every replication (in replication order), their seeds and summary,
-    and the full results of replication 0 (for its event log and time-series plots)."""
+    and the full results of replication 0 (for its event log and time-series plots).
+
+    With a comparison (`replicate(..., compare="none")`), `baseline` holds the same
+    replications run under the other policy on the same seeds (common random numbers), and
+    `difference` the summary of the paired differences, this policy minus the baseline, per
+    metric: a CI of a difference of paired runs is far narrower than the two CIs apart."""
 
     seed: int
     seeds: tuple[int, ...]
     metrics: tuple[dict[str, Any], ...]
     summary: dict[str, Any]
     first: Results
+    baseline: Replications | None = None
+    difference: dict[str, Any] | None = None
+
+
+def replication_seed(seed: int, i: int) -> int:
+    """The integer seed of replication `i`: the `i`-th child of `SeedSequence(seed)`, made
+    on its own (what `spawn` makes), so a million replications need no list of seeds."""
+    return int(np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1)[0])
 
 
 def replication_seeds(seed: int, reps: int) -> tuple[int, ...]:
     """The integer seed of each replication: independent streams from one master seed."""
     if reps < 1:
         raise ValueError(f"reps must be at least 1, got {reps}")
-    return tuple(int(ss.generate_state(1)[0]) for ss in np.random.SeedSequence(seed).spawn(reps))
+    return tuple(replication_seed(seed, i) for i in range(reps))
 
 
-def _worker(source: Path | LoadedScenario, seed: int) -> dict[str, Any]:
+def _quiet() -> None:
+    """Worker processes leave Ctrl-C to the parent, which stops them (no tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _put(into: queue.SimpleQueue, key: tuple[int, int], value: Any) -> None:
+    into.put((key, value))
+
+
+def _worker(source: Path | LoadedScenario, seed: int, policy: str | None) -> dict[str, Any]:
     """One replication in a worker process: load (once per process), run, measure."""
     loaded = source if isinstance(source, LoadedScenario) else _cached(source)
-    return compute(run(loaded, seed))
+    return compute(run(loaded, seed, policy_name=policy))
 
 
 @cache
@@ -71,45 +100,106 @@ def _cached(path: Path) -> LoadedScenario:
 
 
 def replicate(loaded: LoadedScenario, seed: int, reps: int, *, workers: int = 1,
-              progress: Progress | None = None) -> Replications:
+              progress: Progress | None = None, policy: str | None = None,
+              compare: str | None = None) -> Replications:
     """Run `reps` replications (in `workers` processes) and summarise them.
 
-    Replication 0 always runs in this process, so its full `Results` (event log and all) are
-    at hand for the report without shipping a log between processes.
+    `policy` overrides the scenario's decision policy; `compare` runs every replication a
+    second time under that policy, on the same seed. Replication 0 always runs in this
+    process, so its full `Results` (event log and all) are at hand for the report without
+    shipping a log between processes. `progress(done, total)` is called as work completes
+    (`done` may be fractional while replication 0 runs). Ctrl-C (KeyboardInterrupt) stops
+    the workers at once and propagates; nothing is returned.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    seeds = replication_seeds(seed, reps)
-    metrics: list[dict[str, Any] | None] = [None] * reps
-    done = 0
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, got {reps}")
+    policies = [policy] + ([compare] if compare is not None else [])
+    total = reps * len(policies)
+    tasks = [(i, k) for i in range(reps) for k in range(len(policies))]
+    metrics: dict[tuple[int, int], dict[str, Any]] = {}
+    done = 0.0
 
-    def tick() -> None:
+    def tick(amount: float = 1.0) -> None:
         nonlocal done
-        done += 1
+        done += amount
         if progress is not None:
-            progress(done, reps)
+            progress(min(done, float(total)), total)
 
     if progress is not None:
-        progress(0, reps)
-    first = run(loaded, seeds[0])
-    metrics[0] = compute(first)
-    tick()
-    if reps > 1 and workers > 1:
+        progress(0.0, total)
+    seen = 0.0
+
+    def partial_run(fraction: float) -> None:
+        nonlocal seen
+        tick(fraction - seen)
+        seen = fraction
+
+    first = run(loaded, replication_seed(seed, 0), policy_name=policy,
+                progress=partial_run if progress is not None else None)
+    metrics[(0, 0)] = compute(first)
+    tick(1.0 - seen)
+    rest = tasks[1:]
+    if rest and workers > 1:
         # A scenario from a file is reloaded by path in each worker (cheap, and every name
         # resolves there as here); one built from text travels pickled.
         source: Path | LoadedScenario = loaded.path.resolve() if loaded.path else loaded
-        with ProcessPoolExecutor(max_workers=min(workers, reps - 1)) as pool:
-            futures = {pool.submit(_worker, source, s): i for i, s in enumerate(seeds) if i}
-            for future in as_completed(futures):
-                metrics[futures[future]] = future.result()
+        context = multiprocessing.get_context("spawn")
+        pool = context.Pool(min(workers, len(rest)), initializer=_quiet)
+        arrived: queue.SimpleQueue[tuple[tuple[int, int], Any]] = queue.SimpleQueue()
+        try:
+            pending, running = deque(rest), 0
+            while pending or running:
+                while pending and running < 2 * workers:  # seeds made as they are used
+                    key = pending.popleft()
+                    pool.apply_async(_worker, (source, replication_seed(seed, key[0]),
+                                               policies[key[1]]),
+                                     callback=partial(_put, arrived, key),
+                                     error_callback=partial(_put, arrived, key))
+                    running += 1
+                try:
+                    key, value = arrived.get(timeout=0.5)  # wakes for Ctrl-C now and then
+                except queue.Empty:
+                    continue
+                running -= 1
+                if isinstance(value, BaseException):
+                    raise value
+                metrics[key] = value
                 tick()
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
     else:
-        for i in range(1, reps):
-            metrics[i] = compute(run(loaded, seeds[i]))
+        for i, k in rest:
+            metrics[(i, k)] = compute(run(loaded, replication_seed(seed, i),
+                                          policy_name=policies[k]))
             tick()
-    final = tuple(m for m in metrics if m is not None)
-    return Replications(seed=seed, seeds=seeds, metrics=final, summary=summarise(list(final)),
-                        first=first)
+    seeds = replication_seeds(seed, reps)
+    runs = [metrics[(i, 0)] for i in range(reps)]
+    if compare is None:
+        return Replications(seed=seed, seeds=seeds, metrics=tuple(runs),
+                            summary=summarise(runs), first=first)
+    other = [metrics[(i, 1)] for i in range(reps)]
+    baseline = Replications(seed=seed, seeds=seeds, metrics=tuple(other),
+                            summary=summarise(other), first=first)
+    return Replications(seed=seed, seeds=seeds, metrics=tuple(runs), summary=summarise(runs),
+                        first=first, baseline=baseline,
+                        difference=summarise([difference(a, b) for a, b in zip(runs, other)]))
+
+
+def difference(a: Any, b: Any) -> Any:
+    """`a` minus `b`, leaf by leaf, for two metric dicts of the same shape: numbers subtract
+    (None where either is None), dicts recurse over the keys of both, anything else (names,
+    series) is dropped (None)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        a = a if isinstance(a, dict) else {}
+        b = b if isinstance(b, dict) else {}
+        return {k: difference(a.get(k), b.get(k)) for k in [*a, *(k for k in b if k not in a)]}
+    if _is_number(a) and _is_number(b):
+        return float(a) - float(b)
+    return None
 
 
 def _is_number(value: Any) -> bool:
