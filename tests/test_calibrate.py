@@ -311,3 +311,16 @@ def test_command_per_row_and_format_options(tmp_path: Path) -> None:
                                         "--out", str(tmp_path / "f.yaml")])
     assert result.exit_code == 0, result.output
     assert "2 incidents" in result.output
+
+
+def test_command_counts_unreadable_incidents_once(tmp_path: Path) -> None:
+    """Two incidents on five rows, every time unreadable: 2 of 2 incidents (100%), never
+    "4 of 2 incidents (200%)" from counting each bad value against distinct incidents."""
+    log = tmp_path / "bad.csv"
+    log.write_text("number,opened_at,resolved_at\n" + "A,junk,bad\n" * 3 + "B,junk,bad\n" * 2,
+                   encoding="utf-8")
+    result = CliRunner().invoke(cli(), ["calibrate", str(log), "--out",
+                                        str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2, result.output
+    assert "2 of 2 incidents unreadable (100.0%" in result.output, result.output
+    assert "200.0%" not in result.output

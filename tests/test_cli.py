@@ -14,12 +14,18 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.core import TyperArgument, TyperOption
+from typer.testing import CliRunner
 
 from playbooks.loader import load_playbook
-from tui.cli import main
+from tui.cli import app, main
 from tests.conftest import base_playbook, bundled_playbooks, line_of, mutate
 
 BASE = base_playbook()
@@ -64,6 +70,60 @@ def test_help(capsys, flag: str) -> None:
     code, out, _ = run(capsys, flag)
     assert code == 0
     assert "Usage" in out and "playbook" in out and "--version" in out
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(argv path, click command) of the root and of every command and subcommand under it."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def _help_rows(text: str) -> str:
+    """The help screen as one line: box-drawing characters dropped, whitespace collapsed, so
+    an option's help reads in order even where the panel wrapped it."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p) or "muster")
+def test_every_help_shows_defaults_and_bare_flags(path: tuple[str, ...]) -> None:
+    command = dict(COMMANDS)[path]
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "<bool>" not in out, out
+    flat = _help_rows(out)
+    options = [p for p in command.params if isinstance(p, TyperOption)]
+    panel = flat.index(" Options ")
+    starts = [flat.index(p.opts[0] + " ", panel) for p in options]  # each option's row
+    assert starts == sorted(starts), flat
+    for param, start, end in zip(options, starts, [*starts[1:], len(flat)]):
+        row = flat[start:end]
+        if param.is_flag:
+            # A flag takes no value: no type after it; a toggle names both forms and its
+            # default, so what happens without it is on the screen.
+            after = [word for word in row.split() if not word.startswith("-")]
+            assert not after[0].startswith("<"), row
+            if not param.is_eager:
+                assert param.secondary_opts and "[default: no-" in row, row
+        elif param.default is not None or isinstance(param.show_default, str):
+            shown = param.show_default if isinstance(param.show_default, str) else \
+                getattr(param.default, "value", param.default)
+            assert "[default: " in row and str(shown) in row, row
+    for param in command.params:
+        if isinstance(param, TyperArgument) and not param.required:
+            assert f"[default: {param.default}]" in flat, flat
+
+
+def test_help_keeps_bracketed_text() -> None:
+    """Rich markup must not eat text in square brackets (it took "[default: ...]" from the
+    help of --out before, leaving "Output folder .")."""
+    result = CliRunner().invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
+    flat = _help_rows(result.output)
+    assert "Output folder. [default: (muster-out/<scenario name>)]" in flat, flat
 
 
 def test_version(capsys) -> None:

@@ -27,12 +27,13 @@ HEAT = ("grey50", "blue", "cyan", "green", "yellow", "bold red")
 
 
 def calibrate(
-    events: Path = typer.Argument(..., help="Event log: CSV, or a .zip/.gz holding one CSV."),
+    events: Path = typer.Argument(..., metavar="EVENTS",
+                                  help="Event log: CSV, or a .zip/.gz holding one CSV."),
     out: Path = typer.Option(Path("calibrated.yaml"), "--out", "-o",
                              help="Where to write the calibrated scenario (YAML)."),
     base: str = typer.Option("normal-week", "--base",
                              help="Scenario whose mix, staffing and parts the result keeps."),
-    replay: bool = typer.Option(False, "--replay",
+    replay: bool = typer.Option(False, "--replay/--no-replay",
                                 help="Replay the busiest week's arrivals instead of the fit."),
     fragment: Path | None = typer.Option(None, "--fragment",
                                          help="Also write the bare demand fragment here."),

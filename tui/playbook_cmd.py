@@ -35,8 +35,10 @@ class PartChoice(str, Enum):
 
 @playbook_app.command("lint")
 def lint(
-    files: list[str] = typer.Argument(..., help="Playbook files (or bundled playbook names)."),
-    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+    files: list[str] = typer.Argument(..., metavar="FILES",
+                                      help="Playbook files (or bundled playbook names)."),
+    strict: bool = typer.Option(False, "--strict/--no-strict",
+                                help="Treat warnings as errors (exit 2)."),
 ) -> None:
     """Check playbooks; print FILE:LINE:COL: error|warning: message. Exit 2 on errors."""
     out = Console(highlight=False, soft_wrap=True)
@@ -68,7 +70,8 @@ def list_() -> None:
 
 
 @playbook_app.command("show")
-def show(playbook: str = typer.Argument(..., help="A playbook file or bundled name.")) -> None:
+def show(playbook: str = typer.Argument(..., metavar="PLAYBOOK",
+                                        help="A playbook file or bundled name.")) -> None:
     """Tables of states, transitions, timers, escalation and obligations."""
     pb = load_playbook(playbook)
     console = Console()
@@ -182,12 +185,13 @@ def _obligations(pb: Playbook) -> Table:
 
 @playbook_app.command("graph")
 def graph(
-    playbook: str = typer.Argument(..., help="A playbook file or bundled name."),
+    playbook: str = typer.Argument(..., metavar="PLAYBOOK",
+                                   help="A playbook file or bundled name."),
     fmt: Format = typer.Option(Format.mermaid, "--format", "-f", help="Diagram language."),
     part: PartChoice = typer.Option(PartChoice.all, "--part", "-p",
                                     help="Which machine to draw."),
-    output: Path | None = typer.Option(None, "--output", "-o",
-                                       help="Write to this file instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", show_default="stdout",
+                                       help="Write the diagram to this file."),
 ) -> None:
     """State diagrams of the lifecycle, escalation and emergency levels."""
     pb = load_playbook(playbook)
