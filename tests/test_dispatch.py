@@ -84,3 +84,21 @@ def test_busy_time_never_exceeds_on_duty_time(path: Path) -> None:
                 total_busy += t["busy_minutes"]
                 total_duty += t["on_duty_minutes"]
             assert total_busy <= total_duty + 1e-6
+
+
+def test_a_staff_plan_overrides_the_shifts_while_it_lasts(tmp_path: Path) -> None:
+    """Plan [2, 0, 3] by the hour, then the shifts (1 round the clock) take over."""
+    from simulation.model.world import World
+
+    (tmp_path / "two-steps.yaml").write_text(PLAYBOOK, encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(scenario().replace(
+        "  generalists: {roles: [tech], headcount: 2}",
+        "  generalists: {roles: [tech], headcount: 1, plan: {step: 1h, headcount: [2, 0, 3]}}"),
+        encoding="utf-8")
+    world = World(load_scenario(tmp_path / "s.yaml"), 1)
+    seen = {}
+    for at in (30, 90, 150, 210, 2000):
+        world.env.timeout(at).callbacks.append(
+            lambda _, at=at: seen.__setitem__(at, world.pools["generalists"].scheduled))
+    world.advance(2100)
+    assert seen == {30: 2, 90: 0, 150: 3, 210: 1, 2000: 1}

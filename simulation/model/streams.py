@@ -11,10 +11,11 @@ common random numbers: synchronise by purpose).
 So every case gets its own row of uniforms, drawn in bulk with numpy in arrival order (or in
 complaint order for complaints, which only some runs open), and consumes it through inverse
 transforms: `Distribution.quantile(u)`. Path draws (kind, tier, product, durations, outcomes,
-parts, outside events) read the row from the front; patience draws read it from the back,
-so a case that waits in one run and not in the other still draws its work times from the
-same slots. A case that outgrows its row (long rework loops) continues on a shared spill
-generator. Stock lead times and message writing times have generators of their own.
+parts, outside events) pop the row from its end; patience draws read its first `PATIENCE`
+slots, which path draws never reach, so a case that waits in one run and not in the other
+still draws its work times from the same slots. A case that outgrows its row (long rework
+loops) continues on a shared spill generator. Stock lead times and message writing times
+have generators of their own.
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ from typing import Any, Sequence, TypeVar
 
 import numpy as np
 
-__all__ = ["ROW", "ATTRIBUTES", "Rows", "Streams", "python_random", "pick", "row_width"]
+__all__ = ["ROW", "ATTRIBUTES", "PATIENCE", "Rows", "Streams", "python_random", "pick",
+           "row_width"]
 
 T = TypeVar("T")
 
 ROW = 64
 """Most uniforms per case: rows are sized to the scenario's playbooks (`row_width`)."""
 ATTRIBUTES = 3
-"""Slots 0, 1, 2 of a row: the case's kind, tier and product."""
+"""The first path draws of a case: its kind, tier and product."""
 PATIENCE = 2
-"""Slots kept at the end of a row for patience draws (one per wait for staff)."""
+"""Slots at the start of a row kept for patience draws (one per wait for staff)."""
 
 CHUNK = 1024
 """Rows drawn at once (one numpy call and one `tolist` per chunk)."""

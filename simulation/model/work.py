@@ -27,7 +27,7 @@ import simpy
 from playbooks.effects import WorkRequested
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import StaffPool, WorkQueue
-from simulation.model.streams import pick
+from simulation.model.streams import PATIENCE, pick
 from simulation.model.timers import TimerWheel
 from simulation.scenario.dispatch import eligible_pools
 
@@ -195,13 +195,8 @@ class Work:
             pool.give_back()
             return
         world.push((now, ASSIGNED, cid, pool.index, job[2], now - asked))
-        i = world.fwd[cid]  # world.u(cid), written out on the hot path
-        if i < world.back[cid]:
-            world.fwd[cid] = i + 1
-            u = world.rows[cid][i]
-        else:
-            u = world.spill.random()
-        minutes = job[4](u)
+        row = world.rows[cid]  # world.u(cid), written out on the hot path
+        minutes = job[4](row.pop() if len(row) > PATIENCE else world.spill.random())
         if now < world.slowdown_until:
             minutes *= world.slowdown
         pool.started_sum += now

@@ -36,11 +36,12 @@ from simulation.model.eventlog import CaseTable, EventLog
 from simulation.model.policies import Policy, make_policy
 from simulation.model.staff import StaffPool, request_staff, weekly_profile
 from simulation.model.stock import Stock
-from simulation.model.streams import ATTRIBUTES, Streams, pick, row_width
+from simulation.model.streams import ATTRIBUTES, PATIENCE, Streams, pick, row_width
 from simulation.model.timers import TimerWheel
 from simulation.model.unlocks import Unlocks
 from simulation.model.work import Work
-from simulation.model.world_events import inject_process, shift_process, signal_process
+from simulation.model.world_events import (headcounts, inject_process, shift_process,
+                                           signal_process)
 from simulation.scenario.loader import LoadedScenario
 from simulation.scenario.model import Demand, Inject, Surge
 
@@ -116,13 +117,13 @@ class World(Work):
         self.version: list[int] = []
         """Bumped on every move: work in progress for an older state is moot."""
         self.rows: list[list[float] | None] = []
-        """The case's uniforms (streams.py); None once it is closed."""
-        self.fwd: list[int] = []
-        self.back: list[int] = []
+        """The case's uniforms (streams.py), popped from the end; None once it is closed."""
+        self.patience_drawn: dict[int, int] = {}
+        """case -> patience slots used (the first PATIENCE of its row)."""
         self.timers = TimerWheel(self.env, self._expire)
         self.open_count = 0
         self.escalated_open = 0
-        self.arrived = 0
+        self.complaints_opened = 0
         self.recent: deque[float] = deque()
         """Opening minutes of the last hour (the arrivals_per_hour signal)."""
         self.breach_times: deque[float] = deque()
@@ -198,7 +199,10 @@ class World(Work):
         sc = self.loaded.scenario
         env = self.env
         for pool in self.pools.values():
-            env.process(shift_process(env, pool, weekly_profile(pool.spec), self.week_minute))
+            plan = pool.spec.plan
+            steps = (plan.step.wall_minutes, plan.headcount) if plan is not None else None
+            env.process(shift_process(env, pool, headcounts(weekly_profile(pool.spec),
+                                                             self.week_minute, steps)))
         if self.loaded.replay is not None:
             blocks: Iterable[np.ndarray] = [np.asarray(self.loaded.replay, dtype=float)]
         else:
@@ -264,7 +268,7 @@ class World(Work):
                      "windows": windows("stock", s)} for s, st in self.stock.items()}
         return Results(scenario=self.loaded, seed=self.seed, log=self.log, cases=self.table,
                        kinds=self.kinds, pools=pools, stock=stock, horizon=self.horizon,
-                       end=self.env.now, warmup=self.warmup, arrivals=self.arrived,
+                       end=self.env.now, warmup=self.warmup, arrivals=len(self.case_kind) - self.complaints_opened,
                        open_at_end=self.open_count, policy=self.policy.name)
 
     # -- incidents ---------------------------------------------------------------------------
@@ -299,9 +303,10 @@ class World(Work):
         while True:  # the arrival this timeout was for, and any others due by now
             self._next += 1
             row = take()
-            kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[0])
+            kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[-1])
             tiers, cum = tier_cum[kind]
-            self.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, row[1]), now, row)
+            self.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, row[-2]), now,
+                           row)
             if self._next == len(self._times) and not self._refill():
                 break  # arrivals are over
             if self._times[self._next] > now:
@@ -312,25 +317,25 @@ class World(Work):
 
     def open_case(self, kind: str, tier: Tier, now: float, row: list[float],
                   customer: str = "", origin: int = -1) -> int:
-        """Open a case of `kind` and `tier` now; `row` holds its uniforms (streams.py)."""
+        """Open a case of `kind` and `tier` now; `row` holds its uniforms (streams.py), the
+        last ATTRIBUTES of them for its kind, tier and product."""
         index, code, runtime, products = self._kind[kind]
         cid = len(self.case_kind)
-        product = -1 if products is None else pick(products[0], products[1], row[2])
+        product = -1 if products is None else pick(products[0], products[1], row[-3])
+        del row[-ATTRIBUTES:]
         incident = (self._incidents.get((kind, tier, product, customer))
                     or self._incident(kind, tier, product, customer))
         self.cases.append(None)
         self.case_kind.append(kind)
         self.version.append(0)
         self.rows.append(row)
-        self.fwd.append(ATTRIBUTES)
-        self.back.append(self.row_width)
         tier_index = TIER_INDEX[tier]
         self.table.add(index, tier_index, now)
         self.push((now, OPENED, cid, code, tier_index, 0.0))
         self.recent.append(now)
-        self.arrived += 1
         self.open_count += 1
         if origin >= 0:
+            self.complaints_opened += 1
             self.push((now, COMPLAINT, cid, origin, 0, 0.0))
             self.complaint_times.append(now)
         work = self.apply(cid, runtime.open(incident, now), now)
@@ -358,18 +363,15 @@ class World(Work):
 
     def u(self, cid: int) -> float:
         """The case's next uniform for a draw along its path (streams.py)."""
-        i = self.fwd[cid]
-        if i < self.back[cid]:
-            self.fwd[cid] = i + 1
-            return self.rows[cid][i]  # type: ignore[index]
-        return self.spill.random()
+        row = self.rows[cid]
+        return row.pop() if len(row) > PATIENCE else self.spill.random()  # type: ignore[arg-type]
 
     def u_patience(self, cid: int) -> float:
-        """The case's next uniform for a patience draw, from the back of its row."""
-        i = self.back[cid] - 1
-        if i >= self.fwd[cid]:
-            self.back[cid] = i
-            return self.rows[cid][i]  # type: ignore[index]
+        """The case's next uniform for a patience draw (its row's first slots)."""
+        k = self.patience_drawn.get(cid, 0)
+        if k < PATIENCE:
+            self.patience_drawn[cid] = k + 1
+            return self.rows[cid][k]  # type: ignore[index]
         return self.spill.random()
 
     # -- effects -----------------------------------------------------------------------------
@@ -429,6 +431,8 @@ class World(Work):
         if case.closed:
             self.cases[cid] = None  # the log and the case table keep all the metrics need
             self.rows[cid] = None
+            if self.patience_drawn:
+                self.patience_drawn.pop(cid, None)
         return work
 
     def _state_code(self, kind: str, state: str) -> int:
@@ -519,7 +523,8 @@ class World(Work):
         """A signal interval has passed: measure, log, and let the policy decide."""
         now = self.env.now
         measured = self.signals()
-        arrived, self._last_arrived = self.arrived - self._last_arrived, self.arrived
+        opened = len(self.case_kind)  # every case opened, complaints included
+        arrived, self._last_arrived = opened - self._last_arrived, opened
         self.log.add(now, SIGNAL, -1, self.open_count, arrived, measured["sla_breaches_24h"])
         self.emergency_effects(self.policy.on_signals(measured, now))
         if len(self.log.buffer) > EventLog.FLUSH_AT:  # arrivals flush too, but may have ended

@@ -13,32 +13,45 @@ import simpy
 
 from simulation.model.staff import StaffPool
 
-__all__ = ["shift_process", "signal_process", "inject_process"]
+__all__ = ["headcounts", "shift_process", "signal_process", "inject_process"]
 
 
-def shift_process(env: simpy.Environment, pool: StaffPool, profile: list[tuple[float, int]],
-                  m0: float) -> Iterator[simpy.Event]:
-    """Follow a pool's weekly shift pattern in the calendar's local time, for ever.
+def headcounts(profile: list[tuple[float, int]], m0: float,
+               plan: tuple[float, list[int]] | None = None) -> Iterator[tuple[float, int]]:
+    """(model minute, on-duty headcount from then on): a pool's explicit plan (step
+    minutes, headcount per step from minute 0), if any, then its weekly shift profile in the
+    calendar's local time from where the plan ends, for ever (once, if it never changes).
 
-    `m0` is the local minute of the week at model minute 0. When overtime is unlocked, people
-    stay on after a shift ends for the pool's overtime hours (unlocks.py): the drop in
-    headcount comes later, and those person-minutes are counted as overtime.
-    """
+    `m0` is the local minute of the week at model minute 0."""
+    start = 0.0
+    if plan is not None:
+        step, counts = plan
+        for k, count in enumerate(counts):
+            yield k * step, count
+        start = len(counts) * step
     times = [m for m, _ in profile]
     levels = [h for _, h in profile]
-    i = bisect_right(times, m0) - 1
-    pool.set_scheduled(levels[i])
+    local = (m0 + start) % 10080.0
+    week = start - local  # the model minute at which this local week began
+    i = bisect_right(times, local) - 1
+    yield start, levels[i]
     if len(profile) == 1:
         return
-    week = 0.0
     while True:
         i += 1
         if i == len(times):
             i, week = 0, week + 10080.0
-        at = week + times[i] - m0
+        yield week + times[i], levels[i]
+
+
+def shift_process(env: simpy.Environment, pool: StaffPool,
+                  changes: Iterator[tuple[float, int]]) -> Iterator[simpy.Event]:
+    """Set the pool's scheduled headcount at each change (`headcounts`). When overtime is
+    unlocked, people stay on after a drop for the pool's overtime hours (unlocks.py): the
+    drop comes later, and those person-minutes are counted as overtime."""
+    for at, new in changes:
         if at > env.now:
             yield env.timeout(at - env.now)
-        new = levels[i]
         extra = pool.overtime_hours * 60.0
         if new < pool.scheduled and extra > 0:
             pool.set_overtime_heads(pool.scheduled - new)

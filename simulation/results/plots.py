@@ -413,9 +413,9 @@ def _utilisation(summary: dict[str, Any]) -> Figure | None:
         halves = [100 * _half(pools[p][window]["utilisation"]) for p in names]
         ax.barh(y + offset, np.nan_to_num(means), height=0.4, xerr=halves, capsize=2,
                 color=colour, error_kw={"lw": 1}, label=text)
-        for yi, m in zip(y + offset, means):
+        for yi, m, h in zip(y + offset, means, halves):  # past the error bar, not on it
             if not np.isnan(m):
-                ax.annotate(f"{m:.0f}%", (min(m, 100.0), yi), xytext=(3, 0),
+                ax.annotate(f"{m:.0f}%", (min(m + (h or 0.0), 100.0), yi), xytext=(4, 0),
                             textcoords="offset points", va="center", fontsize=7)
     for p in names:
         never = np.isnan(_mean(pools[p]["measured"]["utilisation"]))
@@ -423,7 +423,7 @@ def _utilisation(summary: dict[str, Any]) -> Figure | None:
     ax.set_axisbelow(True)
     ax.set_yticks(y, ticks)
     ax.invert_yaxis()
-    ax.set_xlim(0, 110)
+    ax.set_xlim(0, 112)
     ax.set_xlabel("busy share of on-duty staff time (%); on duty includes overrun past a "
                   "shift's end")
     ax.set_title("Staff utilisation per pool (mean, 95% CI)")

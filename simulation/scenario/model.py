@@ -26,7 +26,7 @@ from incidents.sla import BusinessCalendar, Duration
 
 __all__ = [
     "Rate", "Surge", "Replay", "Demand", "Product", "MixEntry", "Messages", "Shift", "PoolSpec",
-    "ReorderPolicy", "PartSpec", "Patience", "Costs", "Complaints", "Inject", "Queue", "Scenario",
+    "ReorderPolicy", "PartSpec", "Patience", "StaffPlan", "Costs", "Complaints", "Inject", "Queue", "Scenario",
     "WEEKDAYS", "parse_days", "MAX_RUN_DAYS", "MIN_SIGNAL_INTERVAL_MINUTES", "MAX_RATE_PER_HOUR",
     "MAX_SURGE_FACTOR", "MIN_SURGE_MINUTES", "MAX_WEIGHT", "MAX_OVERTIME_PREMIUM", "MAX_SLOWDOWN",
     "MAX_PEAK_ARRIVALS", "START_YEARS", "MAX_HEADCOUNT", "MAX_UNITS", "MAX_MONEY",
@@ -62,6 +62,9 @@ MAX_OVERTIME_PREMIUM = 10.0
 
 MAX_SLOWDOWN = 1000.0
 """Highest `slowdown` of a `crm_outage` inject."""
+
+MAX_PLAN_STEPS = 100_000
+"""Longest staff plan: over eleven years of hours."""
 
 MAX_PEAK_ARRIVALS = 50_000_000
 """Most arrivals a run may draw: the peak rate (base rate x busiest hour x busiest day x every
@@ -325,6 +328,24 @@ class Shift(_Strict):
         return value
 
 
+class StaffPlan(_Strict):
+    """An explicit on-duty headcount for each step of time from the scenario start (hour by
+    hour, say), in force while it lasts; the pool's shifts take over after it. Hourly
+    staffing plans through a surge (`muster size --plan hourly`) are written this way."""
+
+    step: Duration = Field(default_factory=lambda: Duration.parse("1h"))
+    headcount: list[Annotated[int, Field(ge=0, le=MAX_HEADCOUNT)]] = Field(
+        min_length=1, max_length=MAX_PLAN_STEPS)
+
+    @field_validator("step")
+    @classmethod
+    def _wall_step(cls, value: Duration) -> Duration:
+        if value.is_working or value.wall_minutes < 1:
+            raise ValueError(f"a plan step is a wall-clock time of at least 1 minute, "
+                             f"got {value}")
+        return value
+
+
 class PoolSpec(_Strict):
     """A staff pool: which playbook roles it fills, when it is on shift, what it costs."""
 
@@ -341,6 +362,8 @@ class PoolSpec(_Strict):
     skills: list[Name] | None = None
     """Skills its members have (work needing a skill goes only to pools that have it);
     default: every skill its roles list in the mix's playbooks."""
+    plan: StaffPlan | None = None
+    """Headcount step by step from the start, overriding the shifts while it lasts."""
 
     @model_validator(mode="after")
     def _one_schedule(self) -> PoolSpec:
