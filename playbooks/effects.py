@@ -12,7 +12,7 @@ from typing import Mapping
 
 __all__ = [
     "Effect", "Transitioned", "Arm", "Cancel", "WorkRequested", "MilestoneMet", "Breached",
-    "Escalated", "MessageOwed", "Closed", "LevelChanged", "Unlocked", "Revoked",
+    "Escalated", "Deescalated", "MessageOwed", "Closed", "LevelChanged", "Unlocked", "Revoked",
 ]
 
 
@@ -70,6 +70,15 @@ class Breached(Effect):
 
 @dataclass(frozen=True, slots=True)
 class Escalated(Effect):
+    source: str
+    dest: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deescalated(Effect):
+    """A case moved down a level by hand (a team or coordinator decided it)."""
+
     source: str
     dest: str
     rule: str

@@ -83,12 +83,22 @@ class EmergencyRuntime:
                 target = posture.level - 1
         if target == posture.level:
             return posture, ()
-        return Posture(target, at), self._change(posture.level, target, signals, at)
+        return Posture(target, at), self.change(posture.level, target, signals, at)
 
-    def _change(self, source: int, target: int, signals: Mapping[str, float],
-                at: float) -> tuple[Effect, ...]:
+    def index(self, level: str) -> int:
+        """The rank of a level name (0 = normal); InvalidTrigger for an unknown one."""
+        if level not in self._index:
+            raise InvalidTrigger(f"unknown emergency level {level!r}; levels: "
+                                 f"{', '.join(self.names)}")
+        return self._index[level]
+
+    def change(self, source: int, target: int, signals: Mapping[str, float], at: float, *,
+               unlocks: bool = True) -> tuple[Effect, ...]:
+        """What moving from level `source` to `target` means: LevelChanged, the unlocks of
+        every level passed on the way up or left on the way down (unless `unlocks` is False:
+        a drill team activates those itself), and the messages owed on the way up."""
         effects: list[Effect] = [LevelChanged(self.names[source], self.names[target])]
-        for n, unlock in enumerate(self.playbook.resources.unlocks):
+        for n, unlock in enumerate(self.playbook.resources.unlocks if unlocks else ()):
             i = self._index[unlock.level]
             if source < i <= target:
                 available = self.timebase.deadline(at, unlock.delay)

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from incidents.model import MILESTONES, Incident
 from incidents.sla import Duration, TimeBase
 from playbooks.compiled import ABANDON, ABANDONED, Comm, Plan, Route, StatePlan, compile_plan
-from playbooks.effects import (Arm, Breached, Effect, Escalated, MessageOwed, MilestoneMet,
-                               Transitioned)
+from playbooks.effects import (Arm, Breached, Deescalated, Effect, Escalated, MessageOwed,
+                               MilestoneMet, Transitioned)
 from playbooks.errors import InvalidTrigger
 from playbooks.lint import CASE_PLACEHOLDERS
 from playbooks.schema import Playbook
@@ -286,6 +286,23 @@ class Runtime:
                                  f"{self.levels[case.level]!r}; escalation only goes up")
         tx = _Tx(case, at, self.plan.cancels)
         self._escalate(tx, level, reason)
+        return tx.finish()
+
+    def deescalate(self, case: Case, level: str, at: float, reason: str = "manual") -> Step:
+        """Lower a case by hand (a drill team or a coordinator decides it no longer needs
+        the higher level). Escalation rules may raise it again later."""
+        if case.closed or at < case.updated:
+            self._refuse(case, at)
+        if level not in self._level_index:
+            raise InvalidTrigger(f"unknown escalation level {level!r}; levels: "
+                                 f"{', '.join(self.levels)}")
+        target = self._level_index[level]
+        if target >= case.level:
+            raise InvalidTrigger(f"case {case.incident.id} is at {self.levels[case.level]!r}; "
+                                 "de-escalation only goes down")
+        tx = _Tx(case, at, self.plan.cancels)
+        tx.effects.append(Deescalated(self.levels[case.level], level, reason))
+        tx.level = target
         return tx.finish()
 
     # -- internals ---------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_crews_follow_the_unlocked_headcount_and_go_back_exactly(world: World) -
     seen: dict[float, tuple[int, float]] = {}
     for at, source, target in steps:
         def go(_: object, source: int = source, target: int = target, at: float = at) -> None:
-            world.emergency_effects(em._change(source, target, {}, at))
+            world.emergency_effects(em.change(source, target, {}, at))
 
         def look(_: object, at: float = at) -> None:  # a minute later: grants in force
             temps, desk = world.pools["temps"], world.pools["desk"]
@@ -95,7 +95,7 @@ def test_overtime_lasts_as_long_as_the_unlock_says(world: World) -> None:
     two desk agents stay until 19:00, and those four hours are overtime."""
     em = EmergencyRuntime(world.lead)
     world.env.timeout(600.0).callbacks.append(
-        lambda _: world.emergency_effects(em._change(0, 1, {}, 600.0)))
+        lambda _: world.emergency_effects(em.change(0, 1, {}, 600.0)))
     capacity: dict[float, int] = {}
     for at in (17 * 60 + 1, 18 * 60 + 59, 19 * 60 + 1):
         world.env.timeout(at).callbacks.append(

@@ -40,6 +40,8 @@ KINDS = (
     "inject",        # a=inject index
     "signal",        # a=open backlog, b=arrivals in the last interval, x=breaches in 24 h
     "abandoned",     # case gave up waiting; a=state, b=tier, x=minutes waited for staff
+    "deescalated",   # case; a=new level, b=old level, x=rule (a team decided it)
+    "msel",          # a drill inject fired; a=its number in drill.injects + contingency
 )
 _CODE = {name: i for i, name in enumerate(KINDS)}
 
@@ -130,13 +132,14 @@ class EventLog:
         """Write the log as CSV (gzipped if the name ends in .gz) with names decoded."""
         opener = gzip.open if path.suffix == ".gz" else open
         items = self.names.items
-        numeric_a = {"signal", "complaint", "inject"}
+        numeric_a = {"signal", "complaint", "inject", "msel"}
         with opener(path, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
             w = csv.writer(fh)
             w.writerow(["minute", "event", "case", "a", "b", "x"])
             for t, kind, case, a, b, x in self.rows():
                 a_text = str(a) if kind in numeric_a else items[a]
-                b_text = items[b] if kind in ("state", "escalated", "level") else str(b)
+                b_text = items[b] if kind in ("state", "escalated", "deescalated",
+                                              "level") else str(b)
                 w.writerow([f"{t:.3f}", kind, case, a_text, b_text, f"{x:.3f}"])
 
 

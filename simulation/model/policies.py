@@ -23,6 +23,9 @@ _SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 class Policy(Protocol):
     name: str
+    routine_operation_messages: bool
+    """Whether the messages an emergency level makes owed (to management, the public) are
+    written by the front line as routine (True), or left to a team that sends them."""
 
     def priority(self, order: tuple[str, ...]) -> Callable[[Case], tuple]:
         """The sort key of waiting work under the playbook's `order`: smaller is served
@@ -74,6 +77,7 @@ class Autopilot:
     """The playbook decides: escalated cases first, emergency levels follow the signals."""
 
     name = "autopilot"
+    routine_operation_messages = True
 
     def __init__(self, emergency: EmergencyRuntime | None) -> None:
         self.emergency = emergency
@@ -93,6 +97,7 @@ class Baseline:
     """Only the base procedure: no emergency levels, escalation does not change the order."""
 
     name = "none"
+    routine_operation_messages = True
 
     def priority(self, order: tuple[str, ...]) -> Callable[[Case], tuple]:
         return base_priority(order)

@@ -164,7 +164,7 @@ class Work:
         priority key is computed only when the job has to wait)."""
         world: Any = self
         job = self._work.get(id(work)) or self._job(kind, work)
-        queue = job[3]
+        queue = job[3] if not world.pinned else world.pinned_queue(cid, job)
         for pool in queue.pools:
             if pool.busy < pool.capacity:
                 pool.busy += 1
@@ -172,8 +172,8 @@ class Work:
                 return
         world.seq += 1
         seq = world.seq
-        entry = [world.key[kind](world.cases[cid]), seq, partial(self._begin, cid, job,
-                                                               version, now)]
+        entry = [world.queue_key(cid, kind, world.cases[cid]), seq,
+                 partial(self._begin, cid, job, version, now)]
         heapq.heappush(queue.heap, entry)
         by_tier = job[8]
         dist = by_tier[world.table.tier[cid]] if by_tier is not None else None
@@ -195,6 +195,9 @@ class Work:
             pool.give_back()
             return
         world.push((now, ASSIGNED, cid, pool.index, job[2], now - asked))
+        if world.touched is not None:
+            world.touched.add(cid)
+            world.serving[cid] = pool.name
         row = world.rows[cid]  # world.u(cid), written out on the hot path
         minutes = job[4](row.pop() if len(row) > PATIENCE else world.spill.random())
         if now < world.slowdown_until:
@@ -209,6 +212,9 @@ class Work:
         now = self.env.now
         pool.finished(now, minutes)
         world.push((now, WORK_DONE, cid, pool.index, job[2], minutes))
+        if world.touched is not None:
+            world.touched.add(cid)
+            world.serving.pop(cid, None)
         case = world.cases[cid]
         if world.version[cid] != version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
@@ -227,20 +233,27 @@ class Work:
         if rec[4]:
             self.patience_timers.cancel(cid, rec[2])
 
-    def requeue(self, cid: int, case: Any) -> None:
-        """The case's priority changed while it waits (it was escalated): queue it again
-        under the new key, keeping its place in time and its patience."""
+    def requeue(self, cid: int, case: Any, queue: WorkQueue | None = None) -> None:
+        """The case's priority changed while it waits (it was escalated, a team moved it
+        forward or to another pool): queue it again under its key now, in `queue` if given,
+        keeping the time it asked and its patience."""
         world: Any = self
         rec = self.waiting[cid]
         old = rec[0]
-        key = world.key[world.case_kind[cid]](case)
-        if key == old[0]:
+        key = world.queue_key(cid, world.case_kind[cid], case)
+        if key == old[0] and (queue is None or queue.heap is rec[1]):
             return
         world.seq += 1
         new = [key, world.seq, old[2]]
         old[2] = None
+        if queue is not None:
+            rec[1] = queue.heap
         heapq.heappush(rec[1], new)
         rec[0] = new
+        if queue is not None:  # a pool of its new queue may be free to start it now
+            for pool in queue.pools:
+                if pool.busy < pool.capacity:
+                    pool.dispatch()
 
     def _renege(self, cid: int, wait: int) -> None:
         """A waiting customer's patience ran out: out of the queue, and the playbook says

@@ -26,24 +26,26 @@ import simpy
 
 from incidents.distributions import Distribution
 from incidents.model import Incident, Tier
-from playbooks.effects import (Arm, Breached, Cancel, Closed, Escalated, LevelChanged,
-                               MessageOwed, MilestoneMet, Revoked, Transitioned, Unlocked,
+from playbooks.effects import (Arm, Breached, Cancel, Closed, Deescalated, Escalated,
+                               MessageOwed, MilestoneMet, Transitioned,
                                WorkRequested)
 from playbooks.emergency import EmergencyRuntime
 from playbooks.runtime import Case, Runtime, Step
 from simulation.model.arrivals import _offset, arrival_blocks
 from simulation.model.eventlog import CaseTable, EventLog
 from simulation.model.policies import Policy, make_policy
-from simulation.model.staff import StaffPool, request_staff, weekly_profile
+from simulation.model.staff import StaffPool, WorkQueue, weekly_profile
 from simulation.model.stock import Stock
 from simulation.model.streams import ATTRIBUTES, PATIENCE, Streams, pick, row_width
 from simulation.model.timers import TimerWheel
 from simulation.model.unlocks import Unlocks
+from simulation.model.operation import Operation
 from simulation.model.work import Work
 from simulation.model.world_events import (headcounts, inject_process, shift_process,
                                            signal_process)
+from simulation.scenario.dispatch import pool_skills
 from simulation.scenario.loader import LoadedScenario
-from simulation.scenario.model import Demand, Inject, Surge
+from simulation.scenario.model import Demand, Surge
 
 __all__ = ["Results", "World", "run", "WINDOWS", "Progress"]
 
@@ -52,6 +54,7 @@ OPENED, STATE, MILESTONE, BREACH = _C("opened"), _C("state"), _C("milestone"), _
 ESCALATED, OWED, SENT, CLOSED = (_C("escalated"), _C("message_owed"), _C("message_sent"),
                                  _C("closed"))
 LEVEL, COMPLAINT, SIGNAL, INJECT = _C("level"), _C("complaint"), _C("signal"), _C("inject")
+DEESCALATED = _C("deescalated")
 TIERS = ("VIP", "tier1", "tier2")
 TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
 WINDOWS = ("warmup", "arrivals", "drain")
@@ -84,7 +87,7 @@ class Results:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-class World(Work):
+class World(Work, Operation):
     """Everything one replication shares: clock, randomness, runtimes, staff, stock, log."""
 
     def __init__(self, loaded: LoadedScenario, seed: int, policy: Policy | None = None,
@@ -161,6 +164,18 @@ class World(Work):
         """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
         self._setup_work()
         self._started = False
+        # Hooks a drill uses (simulation/drills/); a plain run leaves them empty.
+        self.boost: Callable[[int], int] | None = None
+        """case -> how far a team moved it forward (larger first), or None: nobody does."""
+        self.pinned: dict[int, str] = {}
+        """case -> the pool a team moved it to."""
+        self._solo: dict[str, WorkQueue] = {}
+        self.touched: set[int] | None = None
+        """Cases changed since the last look (a drill's board), or None: not watched."""
+        self.serving: dict[int, str] = {}
+        """case -> pool whose member works on it now (only while watched)."""
+        self.operation_owed: list[tuple[MessageOwed, float]] = []
+        """Operation-wide messages owed to a team that sends them itself."""
 
     # -- construction ------------------------------------------------------------------------
     def _build_staff(self) -> None:
@@ -428,12 +443,45 @@ class World(Work):
                     self.requeue(cid, case)
             elif t is MessageOwed:
                 self.owe(cid, e, TIER_INDEX[case.incident.tier])
+            elif t is Deescalated:
+                if case.level == 0 and self.table.level[cid] > 0:
+                    self.escalated_open -= 1
+                self.table.level[cid] = case.level
+                push((now, DEESCALATED, cid, self.names(e.dest), self.names(e.source),
+                      float(self.names(e.rule))))
+                if self.waiting and cid in self.waiting:
+                    self.requeue(cid, case)
+        if self.touched is not None:
+            self.touched.add(cid)
         if case.closed:
             self.cases[cid] = None  # the log and the case table keep all the metrics need
             self.rows[cid] = None
             if self.patience_drawn:
                 self.patience_drawn.pop(cid, None)
         return work
+
+    def queue_key(self, cid: int, kind: str, case: Case) -> Any:
+        """The sort key of the case's waiting work: the policy's, behind a team's boost."""
+        key = self.key[kind](case)
+        return key if self.boost is None else (-self.boost(cid), key)
+
+    def pinned_queue(self, cid: int, job: tuple) -> WorkQueue:
+        """The queue of the pool a team moved the case to, if that pool may do this work
+        (its role and skill; a team may override the playbook's `serves`); the work's own
+        queue otherwise."""
+        name = self.pinned.get(cid)
+        work = job[0]
+        pool = self.pools.get(name) if name is not None else None
+        if pool is None or work.role not in pool.spec.roles or (
+                work.skill is not None and work.skill not in pool_skills(
+                    pool.name, pool.spec, self.loaded.playbooks)):
+            return job[3]
+        queue = self._solo.get(pool.name)
+        if queue is None:
+            queue = self._solo[pool.name] = WorkQueue(pool.name)
+            queue.pools = [pool]
+            pool.queues.append(queue)
+        return queue
 
     def _state_code(self, kind: str, state: str) -> int:
         """The interned code of a state name (states outside the playbook, such as the
@@ -478,88 +526,6 @@ class World(Work):
             self.complained.add(cid)
             self.open_case(rule.kind, case.incident.tier, self.env.now,
                            self.streams.complaints.take(), case.incident.customer, origin=cid)
-
-    # -- messages ----------------------------------------------------------------------------
-    def owe(self, cid: int, msg: MessageOwed, tier_rank: int) -> None:
-        self.log.add(self.env.now, OWED, cid, self.names(msg.obligation),
-                     self.names(msg.audience), msg.due)
-        if self.message_queue is None:
-            self.log.add(self.env.now, SENT, cid, self.names(msg.obligation), 1, msg.due)
-            return
-        self.seq += 1
-        request_staff(self.message_queue, (-9, tier_rank, msg.due), self.seq,
-                      partial(self._write, cid, msg))
-
-    def _write(self, cid: int, msg: MessageOwed, pool: StaffPool) -> None:
-        """Somebody of the messaging role writes the message; late if after its due time."""
-        minutes = self.loaded.scenario.messages.duration.sample(self.streams.messages)
-        pool.started_sum += self.env.now
-        self.env.timeout(minutes).callbacks.append(partial(self._sent, cid, msg, pool, minutes))
-
-    def _sent(self, cid: int, msg: MessageOwed, pool: StaffPool, minutes: float,
-              _: simpy.Event) -> None:
-        pool.finished(self.env.now, minutes)
-        self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
-                     int(self.env.now <= msg.due), msg.due)
-
-    # -- signals, injects, emergency levels --------------------------------------------------
-    def signals(self) -> dict[str, float]:
-        """The aggregate signals emergency levels react to, measured now."""
-        now = self.env.now
-        for times, window in ((self.recent, 60.0), (self.breach_times, 1440.0),
-                              (self.complaint_times, 1440.0)):
-            while times and times[0] < now - window:
-                times.popleft()
-        return {
-            "open_backlog": float(self.open_count),
-            "arrivals_per_hour": float(len(self.recent)),
-            "sla_breaches_24h": float(len(self.breach_times)),
-            "stock_outs": float(sum(1 for s in self.stock.values() if s.on_hand == 0)),
-            "complaints_24h": float(len(self.complaint_times)),
-            "escalated_cases": float(self.escalated_open),
-        }
-
-    def on_signal(self) -> None:
-        """A signal interval has passed: measure, log, and let the policy decide."""
-        now = self.env.now
-        measured = self.signals()
-        opened = len(self.case_kind)  # every case opened, complaints included
-        arrived, self._last_arrived = opened - self._last_arrived, opened
-        self.log.add(now, SIGNAL, -1, self.open_count, arrived, measured["sla_breaches_24h"])
-        self.emergency_effects(self.policy.on_signals(measured, now))
-        if len(self.log.buffer) > EventLog.FLUSH_AT:  # arrivals flush too, but may have ended
-            self.log.flush()
-
-    def inject(self, index: int, inject: Inject) -> Callable[[], None] | None:
-        """An inject comes due: change the world; return how to undo it after its duration,
-        if it lasts. Demand spikes are part of the arrivals (drawn up front): only logged."""
-        self.log.add(self.env.now, INJECT, -1, index)
-        if inject.kind == "staff_absence":
-            pool = self.pools[inject.pool]  # type: ignore[index]
-            pool.set_absent(pool.absent + inject.headcount)
-            return partial(self._back, pool, inject.headcount)
-        if inject.kind == "stock_loss":
-            self.stock[inject.sku].lose(inject.qty)  # type: ignore[index]
-        elif inject.kind == "crm_outage":
-            self.slowdown = inject.slowdown
-            self.slowdown_until = self.env.now + inject.duration.wall_minutes
-        return None
-
-    @staticmethod
-    def _back(pool: StaffPool, headcount: int) -> None:
-        pool.set_absent(max(0, pool.absent - headcount))
-
-    def emergency_effects(self, effects: tuple) -> None:
-        """Carry out what an emergency-level change means: log it, grant or take back
-        unlocks (unlocks.py), owe the operation-wide messages."""
-        now = self.env.now
-        for e in effects:
-            if isinstance(e, LevelChanged):
-                self.log.add(now, LEVEL, -1, self.names(e.dest), self.names(e.source))
-            elif isinstance(e, (Unlocked, Revoked)):
-                self.unlocks.apply(e)
-            elif isinstance(e, MessageOwed):
-                self.owe(-1, e, 0)
 
 
 def run(loaded: LoadedScenario, seed: int = 1, *, policy: Policy | None = None,

@@ -23,6 +23,7 @@ from incidents.source import Diagnostic, Document, diagnostics_from_validation, 
 from playbooks.loader import check_file, library_dir, library_files
 from playbooks.schema import Playbook
 from simulation.scenario.dispatch import eligible_pools
+from simulation.scenario.drill import drill_diagnostics
 from simulation.scenario.model import MAX_PEAK_ARRIVALS, MixEntry, PoolSpec, Scenario
 
 __all__ = ["structure_diagnostics", "load_mix_playbooks", "cross_check", "work_roles",
@@ -540,4 +541,11 @@ def cross_check(scenario: Scenario, doc: Document, playbooks: dict[str, Playbook
     skipped (its loading error already says why). `mix` and `staffing` are the effective
     ones, so a textbook-queue scenario is checked like any other.
     """
-    return _Checker(scenario, doc, playbooks, mix, staffing).run()
+    found = _Checker(scenario, doc, playbooks, mix, staffing).run()
+    if scenario.drill is not None:
+        lead = playbooks.get(next(iter(mix), ""))
+        levels = [lead.emergency.normal, *lead.emergency.levels] if lead is not None else []
+        found += drill_diagnostics(
+            scenario.drill, doc, kinds=mix, pools=staffing, skus=scenario.parts, levels=levels,
+            end_minutes=scenario.horizon.wall_minutes + scenario.drain.wall_minutes)
+    return found

@@ -1,0 +1,234 @@
+"""The drill section of the scenario language: a tabletop exercise a team plays live.
+
+A drill is a scenario (the surge, the organisation, its playbooks) plus a `drill:` section
+in the vocabulary of exercise programmes (HSEEP): a briefing, the team's roles and
+participants, objectives, and the master scenario events list (MSEL) of injects. Each inject
+has a time, a sender, a receiving role, a method, a subject and a message, optionally a
+change of the world (a demand spike, staff absent, stock lost, a CRM outage, a complaint
+case), and the actions the team is expected to take with their deadlines (rated in the
+after-action review). Contingency injects wait aside until the facilitator fires them.
+
+Structure is checked here; names (roles, objectives, pools, SKUs, kinds) by `drill_checks`.
+The reference with examples is docs/drills.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Iterable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from incidents.model import MAX_HEADCOUNT, MAX_UNITS, Tier
+from incidents.sla import Duration
+from incidents.source import Diagnostic, Document, suggest
+from simulation.scenario.limits import (MAX_DRILL_ITEMS, MAX_SLOWDOWN, MAX_SPEED,
+                                        MAX_SURGE_FACTOR, MIN_SURGE_MINUTES)
+
+__all__ = ["METHODS", "ACTIONS", "DEFAULT_ROLES", "Expectation", "InjectEffect", "DrillInject",
+           "DrillRole", "Participant", "Objective", "Drill", "drill_diagnostics"]
+
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+METHODS = ("phone", "e-mail", "system alert", "news", "social media", "radio", "in person",
+           "chat")
+"""How an inject reaches the team (the MSEL's method column)."""
+
+ACTIONS = ("declare_level", "activate", "order_parts", "prioritise", "priority_rule",
+           "escalate", "deescalate", "move_case", "send", "acknowledge", "note")
+"""The decisions a team can take (simulation/drills/actions.py), by name."""
+
+DEFAULT_ROLES = {
+    "incident_commander": ("Incident commander", "Declares and lowers emergency levels; "
+                           "owns the response."),
+    "resources_lead": ("Resources lead", "Staff, contractors, overtime, spare parts."),
+    "communications_lead": ("Communications lead", "Customers, staff, management, the "
+                            "public."),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              populate_by_name=True)
+
+
+class Expectation(_Strict):
+    """An action the team is expected to take after an inject, and by when."""
+
+    action: Literal["declare_level", "activate", "order_parts", "prioritise", "priority_rule",
+                    "escalate", "deescalate", "move_case", "send", "acknowledge", "note"]
+    within: Duration
+    """Deadline after the inject fires (wall-clock time of the simulation)."""
+    allowance: Duration | None = None
+    """Late by at most this still counts as done with some challenges (default: half of
+    `within`); later is a major challenge."""
+    objective: Name | None = None
+    """The objective (drill.objectives) this critical task serves."""
+    level: str | None = None
+    resource: Literal["overtime", "contractors", "parts_transfer",
+                      "notify_management"] | None = None
+    sku: str | None = None
+    audience: Literal["customer", "internal", "management", "public"] | None = None
+    obligation: str | None = None
+    """Match only an action with these arguments (any, when not given)."""
+    task: str = ""
+    """The critical task in words (shown in the evaluation)."""
+
+
+class InjectEffect(_Strict):
+    """What an inject does to the simulated world when it fires."""
+
+    kind: Literal["demand_spike", "staff_absence", "stock_loss", "crm_outage", "complaint"]
+    factor: float = Field(default=2.0, gt=1, le=MAX_SURGE_FACTOR)
+    """demand_spike: arrivals multiplied by this for `duration`."""
+    duration: Duration = Field(default_factory=lambda: Duration.parse("0m"))
+    pool: str | None = None
+    headcount: int = Field(default=0, ge=0, le=MAX_HEADCOUNT)
+    sku: str | None = None
+    qty: int = Field(default=0, ge=0, le=MAX_UNITS)
+    slowdown: float = Field(default=2.0, ge=1, le=MAX_SLOWDOWN)
+    case_kind: Name | None = None
+    """complaint: the mix kind of the new case (default: the scenario's complaints kind if the
+    mix has it, else the first kind)."""
+    tier: Tier = Tier.VIP
+    customer: str = ""
+
+    @model_validator(mode="after")
+    def _fields(self) -> InjectEffect:
+        need = {"staff_absence": ("pool",), "stock_loss": ("sku",)}.get(self.kind, ())
+        missing = [f for f in need if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} effect needs {', '.join(missing)}")
+        if self.kind in ("demand_spike", "staff_absence", "crm_outage") \
+                and self.duration.wall_minutes < MIN_SURGE_MINUTES:
+            raise ValueError(f"duration: a {self.kind} effect lasts a while; give a duration")
+        if self.duration.is_working:
+            raise ValueError("duration: effects run on wall-clock time, not working time")
+        return self
+
+
+class DrillInject(_Strict):
+    """One row of the master scenario events list."""
+
+    id: Name
+    at: Duration | None = None
+    """Offset from the scenario start; contingency injects have none (fired by hand)."""
+    sender: str = Field(default="", alias="from", max_length=200)
+    to: Name
+    """The drill role it is addressed to."""
+    method: Literal["phone", "e-mail", "system alert", "news", "social media", "radio",
+                    "in person", "chat"] = "phone"
+    subject: str = Field(min_length=1, max_length=200)
+    message: str = Field(default="", max_length=4000)
+    effect: InjectEffect | None = None
+    expect: list[Expectation] = Field(default_factory=list, max_length=50)
+
+
+class DrillRole(_Strict):
+    title: str = Field(min_length=1, max_length=80)
+    description: str = ""
+
+
+class Participant(_Strict):
+    name: str = Field(min_length=1, max_length=80)
+    role: Name
+
+
+class Objective(_Strict):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    capability: str = ""
+    """The capability it exercises (an HSEEP core capability, say)."""
+
+
+def _default_roles() -> dict[str, DrillRole]:
+    return {k: DrillRole(title=t, description=d) for k, (t, d) in DEFAULT_ROLES.items()}
+
+
+class Drill(_Strict):
+    """A tabletop exercise on top of the scenario it belongs to."""
+
+    title: str = Field(min_length=1, max_length=200)
+    briefing: str = Field(min_length=1, max_length=20000)
+    length: Duration
+    """Simulated time played, from the scenario start (at most horizon + drain)."""
+    speed: float = Field(default=60.0, gt=0, le=MAX_SPEED)
+    """Default speed: simulated seconds per second of play (60: an hour a minute)."""
+    team: str = Field(default="", max_length=80)
+    roles: dict[Name, DrillRole] = Field(default_factory=_default_roles,
+                                         max_length=MAX_DRILL_ITEMS)
+    participants: list[Participant] = Field(default_factory=list, max_length=MAX_DRILL_ITEMS)
+    objectives: dict[Name, Objective] = Field(default_factory=dict, max_length=MAX_DRILL_ITEMS)
+    injects: list[DrillInject] = Field(default_factory=list, max_length=MAX_DRILL_ITEMS)
+    contingency: list[DrillInject] = Field(default_factory=list, max_length=MAX_DRILL_ITEMS)
+    scoring: dict[Name, Annotated[float, Field(ge=0, le=1000)]] = Field(default_factory=dict)
+    """Weights of the score's parts (docs/drills.md); defaults when not given."""
+
+    @model_validator(mode="after")
+    def _times(self) -> Drill:
+        if self.length.is_working or self.length.wall_minutes <= 0:
+            raise ValueError("length: a wall-clock time longer than zero")
+        for inject in self.injects:
+            if inject.at is None:
+                raise ValueError(f"inject {inject.id!r} needs `at` (only contingency injects "
+                                 "are fired by hand)")
+        return self
+
+    def all_injects(self) -> list[DrillInject]:
+        return [*self.injects, *self.contingency]
+
+
+def drill_diagnostics(drill: Drill, doc: Document, *, kinds: Iterable[str],
+                      pools: Iterable[str], skus: Iterable[str], levels: Iterable[str],
+                      end_minutes: float) -> list[Diagnostic]:
+    """Names a drill uses that the scenario and its playbooks do not have, and times past
+    the end of the run; each at its line."""
+    found: list[Diagnostic] = []
+    kinds, pools, skus, levels = list(kinds), list(pools), list(skus), list(levels)
+    roles = list(drill.roles)
+
+    def add(path: tuple[Any, ...], message: str, severity: Literal["error", "warning"] = "error",
+            key: bool = False) -> None:
+        found.append(doc.diag(("drill", *path), message, severity=severity, key=key))
+
+    if drill.length.wall_minutes > end_minutes + 1e-9:
+        add(("length",), f"the drill plays {drill.length}, longer than the scenario runs "
+            f"(horizon + drain = {end_minutes / 1440:g} days)")
+    for i, person in enumerate(drill.participants):
+        if person.role not in roles:
+            add(("participants", i, "role"), f"unknown role {person.role!r}"
+                f"{suggest(person.role, roles)}")
+    seen: dict[str, tuple[str, int]] = {}
+    for section in ("injects", "contingency"):
+        for i, inject in enumerate(getattr(drill, section)):
+            here = (section, i)
+            if inject.id in seen:
+                add(here + ("id",), f"inject id {inject.id!r} is used twice (first at "
+                    f"{seen[inject.id][0]}[{seen[inject.id][1]}])")
+            seen[inject.id] = (section, i)
+            if inject.to not in roles:
+                add(here + ("to",), f"unknown role {inject.to!r}{suggest(inject.to, roles)}")
+            if inject.at is not None and inject.at.wall_minutes > drill.length.wall_minutes:
+                add(here + ("at",), f"inject {inject.id!r} at {inject.at} comes after the drill "
+                    f"ends ({drill.length}): it would never fire", "warning")
+            effect = inject.effect
+            if effect is not None:
+                if effect.pool is not None and effect.pool not in pools:
+                    add(here + ("effect", "pool"), f"unknown pool {effect.pool!r}"
+                        f"{suggest(effect.pool, pools)}")
+                if effect.sku is not None and effect.sku not in skus:
+                    add(here + ("effect", "sku"), f"unknown SKU {effect.sku!r}: not in parts"
+                        f"{suggest(effect.sku, skus)}")
+                if effect.case_kind is not None and effect.case_kind not in kinds:
+                    add(here + ("effect", "case_kind"), f"unknown mix kind "
+                        f"{effect.case_kind!r}{suggest(effect.case_kind, kinds)}")
+            for j, exp in enumerate(inject.expect):
+                where = here + ("expect", j)
+                if exp.objective is not None and exp.objective not in drill.objectives:
+                    add(where + ("objective",), f"unknown objective {exp.objective!r}"
+                        f"{suggest(exp.objective, drill.objectives)}")
+                if exp.level is not None and exp.level not in levels:
+                    add(where + ("level",), f"unknown emergency level {exp.level!r}"
+                        f"{suggest(exp.level, levels)}")
+                if exp.sku is not None and exp.sku not in skus:
+                    add(where + ("sku",), f"unknown SKU {exp.sku!r}{suggest(exp.sku, skus)}")
+    return found
