@@ -7,49 +7,23 @@ stderr and exit status 2, never a traceback; the error boundary is `main`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup, TyperOption
 
 from incidents.errors import IncidentsError
 from playbooks.errors import PlaybookError
 from simulation.errors import SimulationError
 from tui.calibrate_cmd import calibrate
+from tui.drill_cmd import drill_app
+from tui.groups import DrillGroup, MusterGroup
 from tui.home import home
+from tui.report_cmd import drills_app, report
 from tui.simulate_cmd import simulate
 from tui.playbook_cmd import playbook_app
 
-__all__ = ["MusterGroup", "app", "main"]
-
-
-def _bare_flags(params: Iterable[Any]) -> None:
-    """Blank the type column of boolean flags: typer prints a placeholder (`<bool>`) after
-    every flag, --help included, though a flag takes no value. An empty metavar is the
-    documented way to set that column; options that take a value keep their type."""
-    for param in params:
-        if isinstance(param, TyperOption) and param.is_flag:
-            param.metavar = ""
-
-
-class MusterGroup(TyperGroup):
-    """The `muster` command groups: flags shown bare in their help and in the help of every
-    subcommand they resolve (commands of this project stay plain typer functions)."""
-
-    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
-        params = super().get_params(ctx)
-        _bare_flags(params)
-        return params
-
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
-        command = super().get_command(ctx, cmd_name)
-        if command is not None and not isinstance(command, MusterGroup):
-            # Its --help option is built once and kept, so blanking it here lasts.
-            _bare_flags(command.get_params(ctx))
-        return command
+__all__ = ["app", "main"]
 
 
 app = typer.Typer(
@@ -65,6 +39,9 @@ app = typer.Typer(
 app.add_typer(playbook_app, name="playbook", cls=MusterGroup)
 app.command("simulate")(simulate)
 app.command("calibrate")(calibrate)
+app.add_typer(drill_app, name="drill", cls=DrillGroup)
+app.command("report")(report)
+app.add_typer(drills_app, name="drills", cls=MusterGroup)
 
 
 def _version() -> str:

@@ -92,6 +92,11 @@ class Stock:
             if short >= 0:  # as many batches of Q as it takes to rise above s
                 self._order((short // policy.Q + 1) * policy.Q)  # type: ignore[operator]
 
+    def order(self, qty: int) -> None:
+        """Order `qty` units from the supplier now, beyond the reorder policy (a team's
+        decision); they arrive after a lead time drawn like any other."""
+        self._order(qty)
+
     def _order(self, qty: int) -> None:
         if qty <= 0:
             return

@@ -84,7 +84,7 @@ class Work:
         self._work: dict[int, tuple] = {}
         """id(prebuilt WorkRequested) -> its job record (`_job`), which keeps it alive."""
         self.waiting = {}
-        """case -> [queue entry, its heap, wait id, minute asked, patience armed]."""
+        """case -> [queue entry, its heap, wait id, minute asked, patience armed, job]."""
         self._patience = {k: self._patience_of(k) for k in world.kinds}
         self.patience_timers = TimerWheel(self.env, self._renege)
 
@@ -177,7 +177,7 @@ class Work:
         heapq.heappush(queue.heap, entry)
         by_tier = job[8]
         dist = by_tier[world.table.tier[cid]] if by_tier is not None else None
-        self.waiting[cid] = [entry, queue.heap, seq, now, dist is not None]
+        self.waiting[cid] = [entry, queue.heap, seq, now, dist is not None, job]
         if dist is not None:
             start = since if job[9] else now
             self.patience_timers.arm(cid, seq, max(start + dist.quantile(world.u_patience(cid)),

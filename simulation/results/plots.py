@@ -43,7 +43,7 @@ from simulation.scenario.loader import LoadedScenario
 from simulation.results.metrics import TIERS
 from simulation.scenario.model import Demand, Surge
 
-__all__ = ["CJK_FONTS", "PLOT_NAMES", "PlotWarning", "REFERENCE_ATTAINMENT", "cjk_font",
+__all__ = ["CJK_FONTS", "PLOT_NAMES", "PlotWarning", "REFERENCE_ATTAINMENT", "cjk_font", "draw",
            "font_families", "make_plots", "missing_glyphs", "plot_style", "surge_spans"]
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
@@ -558,16 +558,24 @@ def make_plots(out_dir: Path, loaded: LoadedScenario, summary: dict[str, Any], *
     `warn` receives at most one line, when some text was drawn as boxes (no CJK font, or a
     character no font has); without `warn` that line is raised as a PlotWarning.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     builders: dict[str, Callable[[], Figure | None]] = {
         "demand": lambda: _demand(loaded, summary), "sla": lambda: _sla(summary),
         "utilisation": lambda: _utilisation(summary), "stock": lambda: _stock(loaded, summary),
         "costs": lambda: _costs(summary), "emergency": lambda: _emergency(loaded, summary)}
+    return draw(out_dir, [(stem, builders[stem]) for stem in PLOT_NAMES], warn=warn)
+
+
+def draw(out_dir: Path, figures: list[tuple[str, Callable[[], Figure | None]]], *,
+         warn: Callable[[str], None] | None = None) -> list[Path]:
+    """Build and save figures (PNG and SVG, in this module's style and fonts) into `out_dir`
+    by stem; a builder may return None (nothing to draw). One warning line at most, as in
+    `make_plots`. Other reports (a drill's after-action review) draw through here too."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     texts: list[str] = []
     with plot_style():
-        for stem in PLOT_NAMES:
-            fig = builders[stem]()
+        for stem, build in figures:
+            fig = build()
             if fig is not None:
                 written += _save(fig, out_dir, stem)
                 texts += _texts(fig)  # after saving: tick labels exist once drawn

@@ -25,7 +25,7 @@ from simulation.scenario.limits import (MAX_DRILL_ITEMS, MAX_SLOWDOWN, MAX_SPEED
                                         MAX_SURGE_FACTOR, MIN_SURGE_MINUTES)
 
 __all__ = ["METHODS", "ACTIONS", "DEFAULT_ROLES", "Expectation", "InjectEffect", "DrillInject",
-           "DrillRole", "Participant", "Objective", "Drill", "drill_diagnostics"]
+           "DrillRole", "Participant", "Objective", "Scoring", "Drill", "drill_diagnostics"]
 
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
@@ -144,6 +144,38 @@ def _default_roles() -> dict[str, DrillRole]:
     return {k: DrillRole(title=t, description=d) for k, (t, d) in DEFAULT_ROLES.items()}
 
 
+class Scoring(_Strict):
+    """How the after-action review rates and scores a drill (docs/drills.md): the weights of
+    the score's four parts, and the rules for the critical tasks the playbook implies."""
+
+    weights: dict[Literal["tasks", "service", "communications", "cost"],
+                  Annotated[float, Field(ge=0, le=1000)]] = Field(
+        default_factory=lambda: {"tasks": 50.0, "service": 25.0, "communications": 15.0,
+                                 "cost": 10.0})
+    """Relative weights; a part missing from the map weighs 0."""
+    level_within: Duration = Field(default_factory=lambda: Duration.parse("30m"))
+    """An emergency level is due this long after its entry condition first holds."""
+    level_allowance: Duration = Field(default_factory=lambda: Duration.parse("30m"))
+    """Declared later than that by at most this: some challenges (S); later still: M."""
+    service_levels: tuple[float, float, float] = (0.95, 0.90, 0.80)
+    """SLA attainment at or above these rates P, S, M (below the last: U)."""
+    objectives: dict[Literal["levels", "communications", "service"], Name] = Field(
+        default_factory=dict)
+    """The drill objective each group of playbook tasks belongs to (default: its own)."""
+    cost_plan: float | None = Field(default=None, ge=0, le=1e12)
+    """The planned cost of the response; more than 25% over it is a side effect that makes
+    the decisions that cost money (unlocks, orders) major challenges (M)."""
+
+    @model_validator(mode="after")
+    def _levels(self) -> Scoring:
+        p, s, m = self.service_levels
+        if not 1 >= p >= s >= m >= 0:
+            raise ValueError("service_levels: three rates, 1 >= P >= S >= M >= 0")
+        if not sum(self.weights.values()) > 0:
+            raise ValueError("weights: at least one part must weigh more than zero")
+        return self
+
+
 class Drill(_Strict):
     """A tabletop exercise on top of the scenario it belongs to."""
 
@@ -160,8 +192,8 @@ class Drill(_Strict):
     objectives: dict[Name, Objective] = Field(default_factory=dict, max_length=MAX_DRILL_ITEMS)
     injects: list[DrillInject] = Field(default_factory=list, max_length=MAX_DRILL_ITEMS)
     contingency: list[DrillInject] = Field(default_factory=list, max_length=MAX_DRILL_ITEMS)
-    scoring: dict[Name, Annotated[float, Field(ge=0, le=1000)]] = Field(default_factory=dict)
-    """Weights of the score's parts (docs/drills.md); defaults when not given."""
+    scoring: Scoring = Field(default_factory=Scoring)
+    """How the after-action review rates and scores it (docs/drills.md)."""
 
     @model_validator(mode="after")
     def _times(self) -> Drill:
@@ -185,6 +217,10 @@ def drill_diagnostics(drill: Drill, doc: Document, *, kinds: Iterable[str],
     found: list[Diagnostic] = []
     kinds, pools, skus, levels = list(kinds), list(pools), list(skus), list(levels)
     roles = list(drill.roles)
+    for group, objective in drill.scoring.objectives.items():
+        if objective not in drill.objectives:
+            add(("scoring", "objectives", group), f"unknown objective {objective!r}"
+                f"{suggest(objective, drill.objectives)}")
 
     def add(path: tuple[Any, ...], message: str, severity: Literal["error", "warning"] = "error",
             key: bool = False) -> None:

@@ -1,0 +1,332 @@
+"""The after-action report and improvement plan (AAR/IP) of a drill: Markdown, HTML, plots.
+
+HSEEP's AAR/IP: an overview, the objectives with their critical tasks rated (with the
+evidence), strengths, areas for improvement, and an improvement plan (for each area a
+corrective action, the responsible role and a due date). Muster adds what no evaluator's
+notes can: the KPIs of the team's run beside the same surge played by the playbook's
+autopilot and by no response, and what the team's decisions were worth. The report is one
+document model (`Doc`) rendered twice, to Markdown and to HTML, so the two never disagree;
+plots are PNG and SVG (Chinese names with a CJK font, text kept as text in the SVG).
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from simulation.drills.counterfactual import Counterfactual, worth
+from simulation.drills.scoring import KPI_LABELS, RATING_WORDS, Score, Task
+from simulation.drills.session import DrillSession
+from simulation.drills.views import chart
+from simulation.results.plots import draw
+
+__all__ = ["Doc", "AAR_FILES", "build", "write", "fmt_kpi", "improvement"]
+
+AAR_FILES = ("after-action.md", "after-action.html", "timeline.png", "timeline.svg",
+             "kpis.png", "kpis.svg")
+"""The files the report writes (and may replace) in its folder."""
+
+_DUE_DAYS = {"U": 30, "M": 30, "S": 60}
+"""An improvement is due this many days after the drill: sooner for what failed."""
+
+
+@dataclass
+class Doc:
+    """A document as blocks: ("h1"|"h2"|"h3"|"p", text), ("ul", [items]),
+    ("table", head, rows), ("img", file, alt)."""
+
+    blocks: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, *block: Any) -> None:
+        self.blocks.append(block)
+
+    def markdown(self) -> str:
+        out: list[str] = []
+        for b in self.blocks:
+            kind = b[0]
+            if kind in ("h1", "h2", "h3"):
+                out += ["#" * int(kind[1]) + " " + b[1], ""]
+            elif kind == "p":
+                out += [b[1], ""]
+            elif kind == "ul":
+                out += [f"- {item}" for item in b[1]] + [""]
+            elif kind == "table":
+                head, rows = b[1], b[2]
+                cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+                out.append("| " + " | ".join(map(cell, head)) + " |")
+                out.append("|" + "---|" * len(head))
+                out += ["| " + " | ".join(map(cell, r)) + " |" for r in rows]
+                out.append("")
+            elif kind == "img":
+                out += [f"![{b[2]}]({b[1]})", ""]
+        return "\n".join(out)
+
+    def html(self, title: str) -> str:
+        e = html.escape
+        body: list[str] = []
+        for b in self.blocks:
+            kind = b[0]
+            if kind in ("h1", "h2", "h3", "p"):
+                body.append(f"<{kind}>{e(b[1])}</{kind}>")
+            elif kind == "ul":
+                body.append("<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in b[1]) + "</ul>")
+            elif kind == "table":
+                head = "".join(f"<th>{e(str(h))}</th>" for h in b[1])
+                rows = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>"
+                               for r in b[2])
+                body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>"
+                            "</table>")
+            elif kind == "img":
+                svg = str(b[1]).replace(".png", ".svg")
+                body.append(f'<figure><img src="{e(svg)}" alt="{e(b[2])}" '
+                            f'onerror="this.src=\'{e(b[1])}\'"><figcaption>{e(b[2])}'
+                            "</figcaption></figure>")
+        style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
+                 "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+                 "padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
+                 "img{max-width:100%}")
+        return (f'<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8"><title>'
+                f"{e(title)}</title><style>{style}</style></head><body>\n"
+                + "\n".join(body) + "\n</body></html>\n")
+
+
+def fmt_kpi(key: str, value: float | None, signed: bool = False) -> str:
+    """A KPI as a reader takes it in: 97.5%, 45 min, 12.0 h, 1,234."""
+    if value is None:
+        return "n/a"
+    unit = KPI_LABELS[key][1]
+    sign = "+" if signed and value > 0 else ""
+    if unit == "share":
+        return f"{sign}{100 * value:.1f}{' pts' if signed else '%'}"
+    if unit == "minutes":
+        return f"{sign}{value:.0f} min"
+    if unit == "hours":
+        return f"{sign}{value:.1f} h"
+    return f"{sign}{value:,.0f}"
+
+
+def _when(minute: float | None, start: datetime) -> str:
+    if minute is None:
+        return "-"
+    return (start + timedelta(minutes=minute)).strftime("%m-%d %H:%M")
+
+
+_ACTIONS_TEXT = {
+    "declare_level": "Rehearse the level criteria with the incident commander: declare the "
+                     "level as soon as its signals hold, without waiting to be told",
+    "activate": "Pre-authorise the emergency resource and name who activates it; keep the "
+                "partner and overtime call lists current",
+    "order_parts": "Set a stock trigger for the part and a standing order with the supplier",
+    "send": "Prepare the message template in advance and assign who sends it within its "
+            "deadline",
+    "escalate": "Agree a rule for escalating complaints that reach the public or VIP "
+                "customers, and who does it",
+    "deescalate": "Agree when an escalated case goes back to the front line",
+    "acknowledge": "Keep someone watching incoming alerts and acknowledging them at once",
+    "prioritise": "Agree in advance which cases go first in a surge",
+    "priority_rule": "Agree the service order for surges in the playbook",
+    "move_case": "Agree how work moves between pools in a surge",
+    "note": "Keep a decision log during the response",
+}
+
+
+def improvement(task: Task, action: str | None = None) -> str:
+    """A corrective action for a task rated below P (`action`: the expected action's kind,
+    for a task from an inject)."""
+    if task.source == "level":
+        return ("Review the entry criteria of the emergency levels and who may declare them; "
+                "watch the recommendation and declare within the allowed time")
+    if task.source == "message":
+        return ("Assign the communications lead to the owed messages and send each before "
+                "its due time (prepare the texts in advance)")
+    if task.source == "service":
+        return ("Size the staff for this service level through a surge (muster size) and "
+                "agree the extra capacity the emergency levels bring")
+    return _ACTIONS_TEXT.get(action or "", "Rehearse this task with the role responsible and "
+                             "agree who does it and by when")
+
+
+def _expected_action(task: Task, session: DrillSession) -> str | None:
+    inject_id, _, n = task.id.partition(".")
+    for inject in session.drill.all_injects():
+        if inject.id == inject_id and n.isdigit() and int(n) <= len(inject.expect):
+            return inject.expect[int(n) - 1].action
+    return None
+
+
+def build(session: DrillSession, result: Score, others: dict[str, Counterfactual],
+          header: dict[str, Any], notes: list[Any], *, today: date | None = None) -> Doc:
+    """The report of a finished drill (see the module docstring)."""
+    drill = session.drill
+    start = session.loaded.scenario.start
+    today = today or date.today()
+    doc = Doc()
+    doc.add("h1", f"After-action report: {drill.title}")
+    doc.add("h2", "Overview")
+    roles = ", ".join(f"{r.title} ({k})" for k, r in drill.roles.items())
+    people = ", ".join(f"{p.get('name')} ({p.get('role')})"
+                       for p in header.get("participants", [])) or "not recorded"
+    doc.add("ul", [f"Scenario: {session.loaded.scenario.name} ({session.loaded.scenario.title})",
+                   f"Team: {header.get('team') or drill.team or 'not named'}; roles: {roles}",
+                   f"Participants: {people}",
+                   f"Played: {header.get('started', '-')} (Muster {header.get('muster_version')}"
+                   f", seed {header.get('seed')}, record {header.get('id', '')[:8]})",
+                   f"Length: {session.now / 60:.1f} simulated hours of {drill.length} "
+                   f"({'played to the end' if session.finished else 'ended early'})",
+                   f"Decisions: {sum(1 for o in session.outcomes if o.ok)} taken, "
+                   f"{sum(1 for o in session.outcomes if not o.ok)} refused; injects fired: "
+                   f"{len(session.fired)}"])
+    parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"
+                      for k, v in result.parts.items())
+    weights = ", ".join(f"{k} {w:g}" for k, w in result.weights.items())
+    doc.add("p", f"Score: {result.total:.1f} / 100 (parts out of 100: {parts}; weights: "
+                 f"{weights}). How each part and rating is worked out: docs/drills.md.")
+    doc.add("h2", "Objectives and critical tasks")
+    groups: dict[str, list[Task]] = {}
+    for t in result.tasks:
+        groups.setdefault(t.objective, []).append(t)
+    for objective, tasks in groups.items():
+        spec = drill.objectives.get(objective)
+        title = f"{objective}: {spec.title}" if spec else objective
+        counts = " ".join(f"{r}{sum(1 for t in tasks if t.rating == r)}" for r in "PSMU"
+                          if any(t.rating == r for t in tasks))
+        doc.add("h3", f"{title} ({counts})")
+        if spec and spec.capability:
+            doc.add("p", f"Capability: {spec.capability}. {spec.description}")
+        doc.add("table", ["task", "role", "due", "rating", "why", "evidence"],
+                [[t.title, t.role, _when(t.due, start), f"{t.rating} ({RATING_WORDS[t.rating]})",
+                  t.reason, "; ".join(f"{_when(ev.minute, start)} {ev.text}"
+                                      for ev in t.evidence)] for t in tasks])
+    strengths = [t for t in result.tasks if t.rating == "P" and t.source != "service"]
+    doc.add("h2", "Strengths")
+    doc.add("ul", [f"{t.title} ({t.role}): {t.reason}" for t in strengths]
+            or ["No critical task was performed without challenges."])
+    areas = [t for t in result.tasks if t.rating != "P"]
+    doc.add("h2", "Areas for improvement")
+    doc.add("ul", [f"{t.title}: {t.rating}, {t.reason}" for t in areas]
+            or ["None: every critical task was performed without challenges."])
+    doc.add("h2", "Improvement plan")
+    doc.add("table", ["area for improvement", "corrective action", "responsible", "due"],
+            [[t.title, improvement(t, _expected_action(t, session)),
+              drill.roles[t.role].title if t.role in drill.roles else t.role,
+              (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat()] for t in areas])
+    doc.add("h2", "What your decisions were worth")
+    doc.add("p", "The same surge on the same seed (the same arrivals, customers and work "
+                 "times, the same injects at the same minutes), played by the playbook's "
+                 "autopilot and with no response at all.")
+    auto, none = others.get("autopilot"), others.get("none")
+    rows = []
+    for key, (label, _) in KPI_LABELS.items():
+        team = result.kpis.get(key)
+        a = auto.kpis.get(key) if auto else None
+        n = none.kpis.get(key) if none else None
+        rows.append([label, fmt_kpi(key, team), fmt_kpi(key, a), fmt_kpi(key, n),
+                     fmt_kpi(key, worth({key: team}, {key: a})[key], True),
+                     fmt_kpi(key, worth({key: team}, {key: n})[key], True)])
+    doc.add("table", ["KPI", "your team", "autopilot", "no response", "team - autopilot",
+                      "team - no response"], rows)
+    doc.add("img", "kpis.png", "KPIs: your team, the autopilot, no response")
+    doc.add("h2", "Timeline")
+    doc.add("img", "timeline.png", "Backlog and SLA attainment with injects, decisions, "
+                                   "level changes and breaches")
+    doc.add("table", ["time", "what"], _events(session, start))
+    doc.add("h2", "Observer notes")
+    doc.add("ul", [f"{_when(n.at, start)} {n.role}"
+                   + (f" on {n.action.get('task')}" if n.action.get("task") else "")
+                   + f": {n.action.get('text')}" for n in notes if n.action.get("observer")]
+            or ["No observer notes."])
+    team_notes = [n for n in notes if not n.action.get("observer")]
+    if team_notes:
+        doc.add("h3", "Team notes")
+        doc.add("ul", [f"{_when(n.at, start)} {n.role}: {n.action.get('text')}"
+                       for n in team_notes])
+    return doc
+
+
+def _events(session: DrillSession, start: datetime) -> list[list[str]]:
+    rows: list[tuple[float, str]] = []
+    for f in session.fired.values():
+        rows.append((f.at, f"inject {f.inject.id} to {f.inject.to}: {f.inject.subject}"))
+    for o in session.outcomes:
+        rows.append((o.at, f"{o.role}: {o.message}" if o.ok else
+                     f"{o.role}: refused {o.action.get('kind')}: {o.message}"))
+    return [[_when(m, start), text] for m, text in sorted(rows, key=lambda r: r[0])]
+
+
+def _timeline(session: DrillSession) -> Figure:
+    data = chart(session)
+    t = np.asarray(data["minute"]) / 60.0
+    fig = Figure(figsize=(11, 4.2))
+    ax = fig.subplots()
+    ax.plot(t, data["backlog"], color="#2166ac", lw=1.5, label="open backlog")
+    ax.set_xlabel("hours since the drill started")
+    ax.set_ylabel("open cases")
+    att = [np.nan if v is None else 100 * v for v in data["attainment"]]
+    ax2 = ax.twinx()
+    ax2.plot(t, att, color="#1b7837", lw=1.2, ls="--", label="SLA attainment so far")
+    ax2.set_ylabel("SLA attainment (%)")
+    ax2.set_ylim(0, 105)
+    for f in session.fired.values():
+        ax.axvline(f.at / 60, color="#999999", lw=0.8, ls=":")
+        ax.annotate(f.inject.id, (f.at / 60, 1.0), xycoords=("data", "axes fraction"),
+                    fontsize=7, rotation=90, va="top", ha="right")
+    taken = [o.at / 60 for o in session.outcomes if o.ok]
+    ax.plot(taken, [0] * len(taken), "^", color="#762a83", ms=6, label="team decisions",
+            clip_on=False)
+    levels = session.world.log.select("level")
+    for minute in levels["t"].tolist():
+        ax.axvline(minute / 60, color="#b2182b", lw=1.2, alpha=0.6)
+    if levels["t"].size:
+        ax.plot([], [], color="#b2182b", label="emergency level changed")
+    breach = session.world.log.select("breach")["t"] / 60.0
+    if breach.size:
+        ax.plot(breach, np.full(breach.shape, 0.0), "x", color="#d6604d", ms=4,
+                label="SLA breaches", clip_on=False)
+    lines = ax.get_legend_handles_labels()
+    more = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+    ax.set_title(f"{session.drill.title}: timeline")
+    fig.tight_layout()
+    return fig
+
+
+def _kpi_plot(result: Score, others: dict[str, Counterfactual]) -> Figure:
+    keys = ["attainment", "time_to_acknowledge", "peak_backlog", "abandonment",
+            "stock_out_hours", "cost"]
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, len(keys))
+    runs = [("your team", result.kpis, "#762a83"),
+            ("autopilot", others["autopilot"].kpis if "autopilot" in others else {}, "#1b7837"),
+            ("no response", others["none"].kpis if "none" in others else {}, "#999999")]
+    for ax, key in zip(axes, keys):
+        values = [run.get(key) or 0.0 for _, run, _ in runs]
+        scale = 100.0 if KPI_LABELS[key][1] == "share" else 1.0
+        ax.bar(range(3), [v * scale for v in values], color=[c for _, _, c in runs])
+        ax.set_xticks(range(3), [name for name, _, _ in runs], rotation=45, ha="right",
+                      fontsize=7)
+        ax.set_title(textwrap.fill(KPI_LABELS[key][0], 18), fontsize=8)
+    fig.suptitle("What the decisions were worth: the same surge three ways", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def write(out_dir: Path, session: DrillSession, result: Score,
+          others: dict[str, Counterfactual], header: dict[str, Any], notes: list[Any], *,
+          warn: Callable[[str], None] | None = None) -> list[Path]:
+    """Write the report's files (AAR_FILES) into `out_dir`; the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    doc = build(session, result, others, header, notes)
+    md = out_dir / "after-action.md"
+    md.write_text(doc.markdown(), encoding="utf-8")
+    page = out_dir / "after-action.html"
+    page.write_text(doc.html(f"After-action report: {session.drill.title}"), encoding="utf-8")
+    plots = draw(out_dir, [("timeline", lambda: _timeline(session)),
+                           ("kpis", lambda: _kpi_plot(result, others))], warn=warn)
+    return [md, page, *plots]

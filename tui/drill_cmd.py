@@ -1,0 +1,193 @@
+"""`muster drill ...`: play a drill headless, list the bundled drills, replay and resume records.
+
+    muster drill SCENARIO --script ACTIONS.yaml [--record PATH] [--seed N]
+    muster drill list
+    muster drill example-script DRILL [--seed N]
+    muster drill replay RECORD [--id ID]
+    muster drill resume RECORD [--id ID] [--script ACTIONS.yaml]
+
+The interactive drill is the app's (`muster`, then "Start a drill"); these commands play the
+same engine without the screen (scripts, tests, trainers comparing strategies) and check
+records. Every user error ends as located lines on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from incidents.store import EventStore
+from simulation.drills.catalog import bundled_drills
+from simulation.drills.record import DEFAULT_STORE, open_record, replay, resume, start_record
+from simulation.drills.script import example_script, load_script, play
+from simulation.drills.session import DrillSession
+from simulation.drills.views import resources
+from simulation.errors import SimulationError
+from simulation.scenario.loader import load_scenario
+
+__all__ = ["drill_app"]
+
+drill_app = typer.Typer(help="Play drills without the screen, list them, replay and resume "
+                             "records (`muster` opens the app to play one live).",
+                        no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        err.print(line, markup=False)
+    return typer.Exit(2)
+
+
+@drill_app.command("play", hidden=True)
+def play_cmd(
+    scenario: str = typer.Argument(..., metavar="SCENARIO",
+                                   help="A bundled drill (see `muster drill list`) or a drill "
+                                        "scenario file."),
+    script: Path = typer.Option(..., "--script", help="The team's decisions (YAML; "
+                                "`muster drill example-script DRILL` writes one)."),
+    record: Path | None = typer.Option(None, "--record", help="Record the drill in this "
+                                       "store (default: no record).",
+                                       show_default="no record"),
+    seed: int | None = typer.Option(None, "--seed", min=0,
+                                    help="Seed (default: the script's, else 1).",
+                                    show_default="the script's, else 1"),
+) -> None:
+    """Play a drill headless: the script's decisions at their minutes, to the drill's end."""
+    console = Console(highlight=False)
+    try:
+        loaded = load_scenario(scenario)
+        if loaded.scenario.drill is None:
+            raise SimulationError(f"{loaded.path}: error: scenario {loaded.scenario.name!r} "
+                                  "has no `drill:` section (bundled drills: "
+                                  f"{', '.join(d.name for d in bundled_drills())})")
+        actions = load_script(script)
+        run_seed = seed if seed is not None else (actions.seed if actions.seed is not None
+                                                  else 1)
+        store = EventStore.open(record) if record is not None else None
+        try:
+            recorder = start_record(store, loaded, run_seed, source="script") \
+                if store is not None else None
+            session = play(loaded, actions, run_seed, recorder=recorder)
+            if recorder is not None:
+                recorder.finish(session)
+        finally:
+            if store is not None:
+                store.close()
+    except (SimulationError, ValueError) as exc:  # bad input of any layer: located lines
+        raise _fail(exc) from None
+    _summary(session, console)
+    if record is not None and recorder is not None:
+        console.print(f"recorded drill {recorder.stream_id[:8]} in {record}", markup=False)
+
+
+def _summary(session: DrillSession, console: Console) -> None:
+    taken = sum(1 for o in session.outcomes if o.ok)
+    table = Table(title=f"{session.drill.title}: {taken} decisions taken, "
+                        f"{len(session.fired)} injects fired", title_justify="left")
+    table.add_column("minute", justify="right")
+    table.add_column("role")
+    table.add_column("decision")
+    table.add_column("outcome")
+    for o in session.outcomes:
+        table.add_row(f"{o.at:g}", o.role, o.action.get("kind", ""),
+                      o.message if o.ok else f"refused: {o.message}")
+    console.print(table)
+    signals = session.world.signals()
+    pools, parts = resources(session)
+    console.print(f"at the end (minute {session.now:g}): open backlog "
+                  f"{signals['open_backlog']:.0f}, emergency level "
+                  f"{session.team.declared if session.team else '-'} (recommended "
+                  f"{session.team.recommended if session.team else '-'}), "
+                  f"{sum(p.busy for p in pools)} staff busy, stock-outs "
+                  f"{sum(1 for p in parts if p.on_hand == 0)}", markup=False)
+
+
+@drill_app.command("list")
+def list_cmd() -> None:
+    """The bundled drills: name, title, simulated length, speed and playing time."""
+    table = Table(title="Bundled drills", title_justify="left")
+    for col in ("name", "title", "simulated", "speed", "playing time", "injects"):
+        table.add_column(col, overflow="fold")
+    for d in bundled_drills():
+        table.add_row(d.name, d.title, f"{d.length_minutes / 1440:g} d", f"{d.speed:g}x",
+                      f"{d.playing_minutes:.0f} min", f"{d.injects} (+{d.contingency})")
+    Console(highlight=False).print(table)
+
+
+@drill_app.command("example-script")
+def example_cmd(
+    drill: str = typer.Argument(..., metavar="DRILL", help="A bundled drill or a drill file."),
+    seed: int = typer.Option(1, "--seed", min=0, help="Seed the example is checked on."),
+) -> None:
+    """Print a valid, commented action script for a drill (its MSEL's expected actions)."""
+    try:
+        loaded = load_scenario(drill)
+        text = example_script(loaded, seed)
+    except SimulationError as exc:
+        raise _fail(exc) from None
+    typer.echo(text, nl=False)
+
+
+@drill_app.command("replay")
+def replay_cmd(
+    record: str = typer.Argument(str(DEFAULT_STORE), metavar="RECORD",
+                                 help="A record store file, or a drill id in the default "
+                                      "store."),
+    stream: str | None = typer.Option(None, "--id", help="Which drill of the store (an id or "
+                                      "its first characters; default: the latest)."),
+) -> None:
+    """Re-run a recorded drill and check that it reproduces the event log exactly."""
+    try:
+        store, sid = open_record(record, stream)
+        try:
+            report = replay(store, sid)
+        finally:
+            store.close()
+    except (SimulationError, ValueError) as exc:
+        raise _fail(exc) from None
+    console = Console(highlight=False)
+    if report.matches:
+        console.print(f"drill {sid[:8]}: reproduced exactly ({report.checked} event-log "
+                      f"digests match){'; ' + report.problem if report.problem else ''}",
+                      markup=False)
+        return
+    console.print(f"drill {sid[:8]}: does NOT reproduce: {report.problem}", markup=False)
+    raise typer.Exit(1)
+
+
+@drill_app.command("resume")
+def resume_cmd(
+    record: str = typer.Argument(str(DEFAULT_STORE), metavar="RECORD",
+                                 help="A record store file, or a drill id in the default "
+                                      "store."),
+    stream: str | None = typer.Option(None, "--id", help="Which drill (default: the latest)."),
+    script: Path | None = typer.Option(None, "--script", help="Play the rest headless with "
+                                       "these decisions (those after the resume point).",
+                                       show_default="open the app"),
+) -> None:
+    """Continue an interrupted drill: every decision taken before is kept."""
+    try:
+        store, sid = open_record(record, stream)
+        try:
+            session, recorder = resume(store, sid)
+            if script is None:
+                from tui.app import run_drill_app  # Textual only when it is needed
+                run_drill_app(session, recorder)
+                return
+            actions = load_script(script)
+            for step in actions.actions:
+                if step.at < session.now:
+                    continue  # taken before the interruption
+                session.advance(step.at)
+                session.act(step.action)
+            session.advance(session.end)
+            recorder.finish(session)
+        finally:
+            store.close()
+    except (SimulationError, ValueError) as exc:
+        raise _fail(exc) from None
+    _summary(session, Console(highlight=False))
