@@ -1,0 +1,188 @@
+"""The after-action review: ratings worked out by hand, counterfactuals, report, training record.
+
+Each rating below is derived in the test from the rule in docs/drills.md and the minutes of
+the drill (when an inject fired, when a level's condition first held), never read back from
+a previous run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from incidents.store import EventStore
+from simulation.drills.actions import Acknowledge, DeclareLevel, Note, Send
+from simulation.drills.catalog import bundled_drills
+from simulation.drills.counterfactual import counterfactual, counterfactuals, worth
+from simulation.drills.record import start_record
+from simulation.drills.review import review_record, review_session
+from simulation.drills.scoring import RATING_POINTS, score
+from simulation.drills.session import DrillSession
+from simulation.drills.training import cadence_warnings, training_record, trends
+from simulation.results.plots import missing_glyphs
+from simulation.scenario.loader import load_scenario
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_scenario("drill-recall")
+
+
+def _task(result, task_id):
+    return next(t for t in result.tasks if t.id == task_id)
+
+
+def test_ratings_worked_out_by_hand(loaded) -> None:
+    """M7 (CRM outage, at 2 d) expects an acknowledgement within 30 min; M1 (at 30 min)
+    expects level IV within 2 h (allowance 1 h); M4 (at 20 h) expects the public statement
+    within 6 h. Taken: M7 acknowledged 20 min after it fired -> P; level IV declared 2 h 40
+    after M1 (late, within the allowance) -> S; the public statement never sent -> U;
+    level III declared 50 min after its condition first held, with 30 min allowed and a
+    30 min allowance -> S."""
+    session = DrillSession(loaded, 1)
+    session.advance(30 + 160)                                    # M1 fired at 30
+    assert session.act(DeclareLevel(level="IV")).ok
+    session.advance(2 * 1440)                                    # M7 fires at 2 d
+    session.advance(2 * 1440 + 20)
+    assert session.act(Acknowledge(inject="M7")).ok
+    held_iii = next(at for at, level in session.team.history if level >= 2)
+    assert held_iii < 2 * 1440 + 20, "the surge raises level III's condition by day 2"
+    session.advance(2 * 1440 + 30)
+    session.advance(max(held_iii + 50, session.now))
+    late_by = session.now - held_iii
+    assert session.act(DeclareLevel(level="III")).ok
+    session.advance(session.end)
+    result = score(session)
+    assert _task(result, "M7.1").rating == "P"
+    assert _task(result, "M1.1").rating == "S" and "allowance" in _task(result, "M1.1").reason
+    assert _task(result, "M4.1").rating == "U"                   # 公开告知 never sent
+    expected_iii = "S" if 30 < late_by <= 60 else "M" if late_by > 60 else "P"
+    assert _task(result, "level.III").rating == expected_iii
+    evidence = " ".join(e.text for e in _task(result, "M7.1").evidence)
+    assert "acknowledged M7" in evidence and "20 min after the inject" in evidence
+
+
+def test_the_score_is_the_weighted_mean_of_its_parts(loaded) -> None:
+    session = DrillSession(loaded, 2)
+    session.advance(60)
+    session.act(DeclareLevel(level="IV"))
+    session.advance(session.end)
+    result = score(session, baseline_cost=None)
+    rated = [t for t in result.tasks if t.source in ("inject", "level", "message")]
+    tasks = sum(RATING_POINTS[t.rating] for t in rated) / len(rated)
+    assert result.parts["tasks"] == pytest.approx(tasks)
+    assert result.parts["cost"] is None                          # no counterfactual, no plan
+    w = result.weights
+    parts = {k: v for k, v in result.parts.items() if v is not None and w[k] > 0}
+    expected = sum(parts[k] * w[k] for k in parts) / sum(w[k] for k in parts)
+    assert result.total == pytest.approx(round(expected, 1))
+
+
+@pytest.mark.parametrize("drill", [d.name for d in bundled_drills()])
+def test_the_autopilot_does_no_worse_than_no_response(drill: str) -> None:
+    """Same drill, same seeds: the playbook's autopilot keeps SLA attainment at least as
+    high as no response at all, on every bundled drill."""
+    loaded = load_scenario(drill)
+    for seed in (1, 2, 3):
+        auto = counterfactual(loaded, seed, "autopilot", [])
+        none = counterfactual(loaded, seed, "none", [])
+        a, n = auto.kpis["attainment"], none.kpis["attainment"]
+        assert a is not None and n is not None
+        assert a >= n - 1e-9, (drill, seed, a, n)
+
+
+def test_counterfactuals_share_the_surge(loaded) -> None:
+    """The two counterfactuals see the same customers: the same number of cases opened,
+    whatever they decided."""
+    session = DrillSession(loaded, 4)
+    session.advance(session.end)
+    others = counterfactuals(session)
+    opened = {p: len(c.session.world.cases) for p, c in others.items()}
+    assert opened["autopilot"] == opened["none"] == len(session.world.cases)
+    diff = worth(others["autopilot"].kpis, others["none"].kpis)
+    assert diff["contractors"] is not None and diff["contractors"] >= 0
+
+
+def test_the_report_keeps_chinese_names_and_has_its_plots(loaded, tmp_path: Path) -> None:
+    with EventStore.open(tmp_path / "r.sqlite") as store:
+        recorder = start_record(store, loaded, 1, team="华东服务中心指挥部",
+                                participants=[{"name": "王芳", "role": "incident_commander"}])
+        session = DrillSession(loaded, 1, recorder=recorder)
+        session.advance(60)
+        session.act(DeclareLevel(level="IV"))
+        session.act(Note(text="仓库电话占线，改用微信联系", task="M3.1", observer=True))
+        session.advance(session.end)
+        recorder.finish(session)
+        review, paths = review_record(store, recorder.stream_id, tmp_path / "aar")
+        scored = [e for e in store.events(recorder.stream_id, kinds="score")]
+    md = (tmp_path / "aar" / "after-action.md").read_text(encoding="utf-8")
+    page = (tmp_path / "aar" / "after-action.html").read_text(encoding="utf-8")
+    for text in ("实木复合地板批次召回应急演练", "华东服务中心指挥部", "王芳", "应急指挥",
+                 "仓库电话占线，改用微信联系", "## Improvement plan",
+                 "## What your decisions were worth"):
+        assert text in md, text
+    assert "仓库电话占线" in page and "<table>" in page and 'charset="utf-8"' in page
+    assert re.search(r"\| 发布公众告知 \| .* \| U \(unable", md)  # never sent: in the plan
+    for name in ("timeline.png", "timeline.svg", "kpis.png", "kpis.svg"):
+        assert (tmp_path / "aar" / name).stat().st_size > 1000, name
+    svg = (tmp_path / "aar" / "timeline.svg").read_text(encoding="utf-8")
+    assert "实木复合地板批次召回应急演练" in svg                 # text kept as text
+    assert missing_glyphs(["实木复合地板批次召回应急演练"]) == []
+    assert len(scored) == 1 and scored[0].payload["total"] == review.score.total
+
+
+def test_training_record_trend_and_cadence(tmp_path: Path) -> None:
+    """Three drills of known dates and scores: listed oldest first, the trend per team in
+    time order, and both teams behind the four drills a year on 2026-06-01."""
+    with EventStore.open(tmp_path / "r.sqlite") as store:
+        for team, when, total in (("A 组", "2026-05-02", 72.5), ("B 组", "2025-02-01", 80.0),
+                                  ("A 组", "2026-01-10", 60.0)):
+            sid = store.new_stream("drill", {"format": 1, "scenario": "drill-recall",
+                                             "title": "召回演练", "team": team,
+                                             "started": f"{when}T09:00:00+00:00"})
+            store.append(sid, "end", {"reason": "finished", "digest": "x"})
+            store.append(sid, "score", {"total": total})
+        unscored = store.new_stream("drill", {"format": 1, "scenario": "drill-recall",
+                                              "team": "A 组",
+                                              "started": "2026-05-20T09:00:00+00:00"})
+        rows = training_record(store)
+        only_b = training_record(store, team="B 组")
+    assert [(r.team, r.score) for r in rows] == [("B 组", 80.0), ("A 组", 60.0),
+                                                 ("A 组", 72.5), ("A 组", None)]
+    assert rows[-1].id == unscored and not rows[-1].finished
+    assert {k: [s for _, s in v] for k, v in trends(rows).items()} == {
+        "B 组": [80.0], "A 组": [60.0, 72.5]}
+    assert [r.team for r in only_b] == ["B 组"]
+    warnings = cadence_warnings(rows, today=date(2026, 6, 1))
+    assert warnings == [
+        "team 'A 组' has drilled 3 times in the last twelve months; the service standard "
+        "asks for at least 4",
+        "team 'B 组' has drilled 0 times in the last twelve months; the service standard "
+        "asks for at least 4"]
+
+
+def test_cadence_counts_only_the_last_twelve_months() -> None:
+    from simulation.drills.training import TrainingRow
+    old = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    recent = [datetime(2026, m, 1, tzinfo=timezone.utc) for m in (2, 5, 8, 11)]
+    rows = [TrainingRow(str(i), d, "drill", "t", "C", 50.0, True)
+            for i, d in enumerate([old, *recent])]
+    assert cadence_warnings(rows, today=date(2026, 12, 1)) == []
+    assert cadence_warnings(rows[:-1], today=date(2026, 12, 1)) == [
+        "team 'C' has drilled 3 times in the last twelve months; the service standard asks "
+        "for at least 4"]
+
+
+def test_review_session_runs_both_counterfactuals(loaded) -> None:
+    session = DrillSession(loaded, 6)
+    session.advance(600)
+    session.act(DeclareLevel(level="IV"))
+    session.act(Send(obligation="公开告知"))
+    session.advance(900)  # stopped early: the counterfactuals stop at the same minute
+    review = review_session(session)
+    assert set(review.others) == {"autopilot", "none"}
+    assert all(c.session.now == 900 for c in review.others.values())
+    assert review.score.kpis["cost"] is not None
