@@ -93,24 +93,27 @@ def parse_script(doc: Document) -> Script:
             found.append(doc.diag(here, "an action is a mapping: {at: 1h, kind: ..., ...}"))
             continue
         kind = item.get("kind")
+        at = None
+        if "at" not in item:
+            found.append(doc.diag(here, f"action {i + 1} ({kind}) needs `at`, the simulated "
+                                  "time it is taken (e.g. 2h)"))
+        else:
+            try:
+                at = _minutes(item["at"])
+            except (ValueError, TypeError) as exc:
+                found.append(doc.diag(here + ("at",), f"at: {exc}"))
+        if at is not None:
+            if at < last:
+                found.append(doc.diag(here + ("at",), f"actions must be in time order: "
+                                      f"{item['at']} comes before the action above it"))
+            last = max(last, at)
         if kind not in ACTION_TYPES:
             found.append(doc.diag(here + (("kind",) if "kind" in item else ()),
                                   f"unknown action {kind!r}{suggest(str(kind), ACTION_TYPES)}; "
                                   f"actions: {', '.join(ACTION_TYPES)}"))
             continue
-        if "at" not in item:
-            found.append(doc.diag(here, f"action {i + 1} ({kind}) needs `at`, the simulated "
-                                  "time it is taken (e.g. 2h)"))
+        if at is None:
             continue
-        try:
-            at = _minutes(item["at"])
-        except (ValueError, TypeError) as exc:
-            found.append(doc.diag(here + ("at",), f"at: {exc}"))
-            continue
-        if at < last:
-            found.append(doc.diag(here + ("at",), f"actions must be in time order: {item['at']} "
-                                  f"comes before the action above it"))
-        last = max(last, at)
         body = {k: v for k, v in item.items() if k != "at"}
         model = ACTION_TYPES[kind]
         try:
