@@ -67,16 +67,13 @@ def play_cmd(
         actions = load_script(script)
         run_seed = seed if seed is not None else (actions.seed if actions.seed is not None
                                                   else 1)
-        store = EventStore.open(record) if record is not None else None
-        try:
-            recorder = start_record(store, loaded, run_seed, source="script") \
-                if store is not None else None
-            session = play(loaded, actions, run_seed, recorder=recorder)
-            if recorder is not None:
+        session = play(loaded, actions, run_seed)  # refused decisions stop here, unrecorded
+        recorder = None
+        if record is not None:
+            with EventStore.open(record) as store:
+                recorder = start_record(store, loaded, run_seed, source="script")
+                session = play(loaded, actions, run_seed, recorder=recorder, strict=False)
                 recorder.finish(session)
-        finally:
-            if store is not None:
-                store.close()
     except (SimulationError, ValueError) as exc:  # bad input of any layer: located lines
         raise _fail(exc) from None
     _summary(session, console)
