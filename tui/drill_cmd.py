@@ -65,6 +65,9 @@ def play_cmd(
                                   "has no `drill:` section (bundled drills: "
                                   f"{', '.join(d.name for d in bundled_drills())})")
         actions = load_script(script)
+        if actions.drill is not None and actions.drill != loaded.scenario.name:
+            raise SimulationError(f"{actions.file}:1:1: error: this script was written for "
+                                  f"drill {actions.drill!r}, not {loaded.scenario.name!r}")
         run_seed = seed if seed is not None else (actions.seed if actions.seed is not None
                                                   else 1)
         session = play(loaded, actions, run_seed)  # refused decisions stop here, unrecorded

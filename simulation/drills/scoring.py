@@ -150,10 +150,14 @@ def _matches(action: dict[str, Any], exp: Any, inject_id: str, levels: list[str]
         return got in levels and levels.index(got) >= levels.index(exp.level)
     if exp.action == "acknowledge":
         return action.get("inject") == inject_id
-    for name in ("resource", "sku", "obligation"):
+    for name in ("resource", "sku", "obligation", "pool"):
         want = getattr(exp, name)
-        if want is not None and action.get(name) != want:
+        if want is not None and action.get(name) is not None and action.get(name) != want:
             return False
+        if want is not None and action.get(name) is None and name != "pool":
+            return False
+    if exp.audience is not None and action.get("audience") != exp.audience:
+        return False
     return True
 
 
@@ -183,7 +187,8 @@ def critical_tasks(session: DrillSession, *, over_plan_from: float | None = None
             allowance = (exp.allowance.wall_minutes if exp.allowance is not None
                          else exp.within.wall_minutes / 2)
             hit = next((o for o in taken if o.at >= fired.at - 1e-9
-                        and _matches(o.action, exp, inject.id, levels)), None)
+                        and _matches({**o.action, **(o.details or {})}, exp, inject.id,
+                                     levels)), None)
             tries = [o for o in session.outcomes if not o.ok and o.at >= fired.at
                      and o.action.get("kind") == exp.action]
             evidence = [Evidence(fired.at, f"{inject.id} ({inject.subject}) reached "

@@ -11,6 +11,7 @@ in the record store, simulation reports, the playbook library).
 
 from __future__ import annotations
 
+import re
 import typing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ __all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel", "bo
            "level_label", "filter_options", "InjectRow", "inject_feed", "oldest_unacknowledged",
            "level_choices", "unlock_choices", "sku_choices", "obligation_choices",
            "pool_choices", "case_levels", "priority_targets", "PRIORITY_KEYS",
-           "contingency_choices", "next_role", "role_title", "PastDrill", "past_drills",
+           "contingency_choices", "next_role", "role_title", "join_cjk_lines", "PastDrill", "past_drills",
            "ReportInfo", "reports", "key_findings", "PlaybookRow", "playbook_overview"]
 
 SPEEDS = (1.0, 10.0, 60.0, 360.0)
@@ -78,12 +79,15 @@ class BoardModel:
     def __init__(self, session: DrillSession) -> None:
         self.session = session
         self.rows: dict[int, CaseRow] = {}
+        self.changed: set[int] = set()
+        """The cases the last `sync` saw change (for a screen showing one case)."""
         self._version: int | None = None
 
     def sync(self) -> bool:
         """Bring the rows up to date; True if any changed."""
         session = self.session
         changed = changed_cases(session)
+        self.changed = changed
         if session.version != self._version:
             self._version = session.version
             rows = {}
@@ -147,6 +151,17 @@ def filter_options(session: DrillSession) -> dict[str, list[str]]:
             if not spec.final and name not in states:
                 states.append(name)
     return {"tier": list(TIER_NAMES), "kind": list(session.world.kinds), "state": states}
+
+
+_CJK_BREAK = re.compile(r"(?<=[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef])\n"
+                        r"(?=[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef])")
+
+
+def join_cjk_lines(text: str) -> str:
+    """Text wrapped by hand in a YAML block, ready for Markdown: a line break between two
+    Chinese (CJK) characters is removed, since Markdown would turn it into a space that
+    Chinese does not have; paragraph breaks stay."""
+    return _CJK_BREAK.sub("", text)
 
 
 # -- the clock -------------------------------------------------------------------------------

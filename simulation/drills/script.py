@@ -176,17 +176,18 @@ def example_script(loaded: LoadedScenario, seed: int = 1) -> str:
             if exp.action in ("acknowledge", "move_case"):
                 continue  # acknowledged above; a move needs a pool the example cannot guess
             body: dict[str, Any] = {"kind": exp.action, "role": inject.to}
-            for name in ("level", "resource", "sku", "obligation"):
+            for name in ("level", "resource", "sku", "obligation", "pool"):
                 if getattr(exp, name) is not None:
                     body[name] = getattr(exp, name)
-            body.update({"order_parts": {"qty": 2000}, "prioritise": {"tier": "VIP"},
+            body.update({"order_parts": {"qty": _order_size(loaded, exp.sku)},
+                         "prioritise": {"tier": "VIP"},
                          "priority_rule": {"order": ["tier", "deadline"]},
                          "note": {"text": exp.task or inject.subject}}.get(exp.action, {}))
             plan.append((fired + exp.within.wall_minutes / 2, body, exp.task or exp.action))
     plan.sort(key=lambda p: p[0])
     session = DrillSession(loaded, seed)
     lines = [f"# Action script for drill {loaded.scenario.name!r} ({drill.title}), seed {seed}.",
-             "# Play it: muster drill " + loaded.scenario.name + " --script THIS_FILE",
+             "# Play it: muster drill " + _drill_ref(loaded) + " --script THIS_FILE",
              "# Each action: `at` (simulated time from the start), the acting `role`, the",
              "# `kind` of decision and its arguments; see docs/drills.md.",
              "muster: 1", f"drill: {loaded.scenario.name}", f"seed: {seed}", "actions:"]
@@ -204,6 +205,25 @@ def example_script(loaded: LoadedScenario, seed: int = 1) -> str:
         lines.append(f"  # {why}")
         lines.append(f"  - {{at: {_duration(at)}, {args}}}")
     return "\n".join(lines) + "\n"
+
+
+def _drill_ref(loaded: LoadedScenario) -> str:
+    """How to name the drill on the command line: its bundled name, or its file."""
+    from simulation.scenario.loader import scenarios_dir
+    path = loaded.path
+    if path is not None and path.parent.resolve() != scenarios_dir().resolve():
+        return str(path)
+    return loaded.scenario.name
+
+
+def _order_size(loaded: LoadedScenario, sku: str | None) -> int:
+    """A sensible order in an example: the part's reorder batch, else its order-up-to
+    level, else its initial stock, else 100."""
+    spec = loaded.scenario.parts.get(sku or "")
+    if spec is None:
+        return 100
+    policy = spec.policy
+    return int(policy.Q or policy.S or policy.level or spec.initial or 100)
 
 
 def _newest_case(session: DrillSession) -> int | None:

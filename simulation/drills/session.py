@@ -52,6 +52,9 @@ class Outcome:
     at: float
     wall: str
     role: str
+    details: dict[str, Any] | None = None
+    """What the decision resolved to (the unlock an `activate` picked, the audience of a
+    message): read by the after-action review."""
 
 
 @dataclass
@@ -116,6 +119,7 @@ class DrillSession:
         self.recorder = recorder
         self._wall = wall or (lambda: datetime.now(timezone.utc))
         self._actor = self.role
+        self._details = {}
         self.version = 0
         """Bumped whenever something a screen shows changes outside the model (an action,
         an inject)."""
@@ -175,19 +179,20 @@ class DrillSession:
         else:
             handler = getattr(self, f"_do_{action.kind}")
             self._actor = role
+            self._details: dict[str, Any] = {}
             try:
                 ok, message = handler(action)
             except InvalidTrigger as exc:  # the runtime refused the step: nothing changed
                 ok, message = False, str(exc)
         outcome = Outcome(ok, message, action.model_dump(mode="json", exclude_none=True),
-                          self.now, wall, role)
+                          self.now, wall, role, dict(self._details) if ok else None)
         self.outcomes.append(outcome)
         if ok and action.kind == "note":
             self.notes.append(outcome)
         self.version += 1
         if self.recorder is not None:
             payload = {"action": outcome.action, "role": role, "ok": ok, "message": message,
-                       "wall": wall}
+                       "wall": wall, "details": outcome.details}
             if ok:
                 payload["digest"] = log_digest(self.world)
             self.recorder("action", payload, self.now)
@@ -201,8 +206,9 @@ class DrillSession:
 
     def _case(self, cid: int) -> Any:
         if cid >= len(self.world.cases):
-            raise InvalidTrigger(f"unknown case {cid} (cases so far: 0-"
-                                 f"{len(self.world.cases) - 1})")
+            n = len(self.world.cases)
+            raise InvalidTrigger(f"unknown case {cid} (" + (f"cases so far: 0-{n - 1})" if n
+                                                             else "no case has opened yet)"))
         case = self.world.cases[cid]
         if case is None:
             raise InvalidTrigger(f"case {cid} is closed")
@@ -275,13 +281,18 @@ class DrillSession:
         self.world.emergency_effects((Unlocked(u.resource, u.level, available, u.pool,
                                                u.headcount, u.hours_per_day, index),))
         self.grants[index] = _Grant(index, need)
+        self._details = {"unlock": index, "resource": u.resource, "pool": u.pool,
+                         "level": u.level}
         when = "now" if available <= self.now else f"in {available - self.now:g} min"
         return True, f"{self._unlock_name(index)} activated, available {when}"
 
     def _do_order_parts(self, a: OrderParts) -> tuple[bool, str]:
+        self._team()
         stock = self.world.stock.get(a.sku)
         if stock is None:
             return False, f"unknown SKU {a.sku!r}{suggest(a.sku, self.world.stock)}"
+        if stock.spec.lead_time is None:
+            return False, f"{a.sku} has no supplier lead time in the scenario: it cannot be ordered"
         stock.order(a.qty)
         return True, f"ordered {a.qty} x {a.sku}"
 
@@ -329,7 +340,12 @@ class DrillSession:
                                f"level ({levels[case.level]})")
             level = levels[step]
         reason = f"team:{self._actor}"
-        result = (runtime.escalate if up else runtime.deescalate)(case, level, self.now, reason)
+        try:
+            result = (runtime.escalate if up else runtime.deescalate)(case, level, self.now,
+                                                                      reason)
+        except InvalidTrigger as exc:  # the runtime names the case by its record: say which
+            message = str(exc).replace(f"case {case.incident.id}", f"case {cid}")
+            return False, message
         world._wake(cid, world.apply(cid, result, self.now), self.now)
         return True, f"case {cid} {'escalated' if up else 'de-escalated'} to {level}"
 
@@ -371,10 +387,12 @@ class DrillSession:
         raise InvalidTrigger(f"no message template {name!r}{suggest(name, names)}")
 
     def _do_send(self, a: Send) -> tuple[bool, str]:
+        self._team()
         ob = self._obligation(a.obligation)
         world = self.world
         if a.case is not None:
             self._case(a.case)
+        self._details = {"audience": ob.audience}
         owed = [(m, t) for m, t in world.operation_owed if m.obligation == a.obligation]
         if owed:
             msg = owed[0][0]

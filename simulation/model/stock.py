@@ -44,6 +44,8 @@ class Stock:
         self.log = log
         self.on_hand = spec.initial
         self.on_order = 0
+        self.pipeline: list[list[float]] = []
+        """[arrival minute, units] of each supplier order on its way."""
         self.backorders: deque[tuple[int, Callable[[], None]]] = deque()
         self.backordered = 0
         self.transfers_enabled = False
@@ -100,10 +102,15 @@ class Stock:
     def _order(self, qty: int) -> None:
         if qty <= 0:
             return
+        if self.spec.lead_time is None:
+            raise ValueError(f"part {self.sku!r} has no supplier lead time in the scenario: "
+                             "it cannot be ordered")
         self.on_order += qty
         lead = self.spec.lead_time.sample(self.rng)
         self.log.add(self.env.now, _ORDER, -1, self.index, qty, self.env.now + lead)
-        self.env.timeout(lead).callbacks.append(partial(self._deliver, qty, True))
+        entry = [self.env.now + lead, qty]
+        self.pipeline.append(entry)
+        self.env.timeout(lead).callbacks.append(partial(self._deliver, qty, True, entry))
 
     def enable_transfers(self) -> None:
         self.transfers_enabled = True
@@ -111,8 +118,12 @@ class Stock:
             self._transfer()
 
     def _transfer(self) -> None:
-        """Cover backorders not already covered by what is on its way."""
-        uncovered = self.backordered - self.on_order - self.in_transfer
+        """Cover the backorders that what is on its way would not meet sooner: supplier
+        deliveries due before a transfer could arrive count, later ones do not (a transfer
+        exists to beat the supplier's lead time)."""
+        horizon = self.env.now + self.spec.transfer_lead_time.wall_minutes
+        sooner = sum(qty for at, qty in self.pipeline if at <= horizon)
+        uncovered = self.backordered - sooner - self.in_transfer
         if uncovered <= 0:
             return
         self.in_transfer += uncovered
@@ -120,12 +131,14 @@ class Stock:
         self.transfer_cost += self.spec.transfer_cost
         self.log.add(self.env.now, _TRANSFER, -1, self.index, uncovered, self.spec.transfer_cost)
         lead = self.spec.transfer_lead_time.wall_minutes
-        self.env.timeout(lead).callbacks.append(partial(self._deliver, uncovered, False))
+        self.env.timeout(lead).callbacks.append(partial(self._deliver, uncovered, False, None))
 
-    def _deliver(self, qty: int, supplier: bool, _: simpy.Event) -> None:
+    def _deliver(self, qty: int, supplier: bool, entry: list[float] | None,
+                 _: simpy.Event) -> None:
         """Units ordered from the supplier (or transferred) arrive after their lead time."""
         if supplier:
             self.on_order -= qty
+            self.pipeline.remove(entry)
         else:
             self.in_transfer -= qty
         self.receive(qty)

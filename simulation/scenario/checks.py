@@ -547,5 +547,7 @@ def cross_check(scenario: Scenario, doc: Document, playbooks: dict[str, Playbook
         levels = [lead.emergency.normal, *lead.emergency.levels] if lead is not None else []
         found += drill_diagnostics(
             scenario.drill, doc, kinds=mix, pools=staffing, skus=scenario.parts, levels=levels,
-            end_minutes=scenario.horizon.wall_minutes + scenario.drain.wall_minutes)
+            end_minutes=scenario.horizon.wall_minutes + scenario.drain.wall_minutes,
+            obligations=[n for pb in playbooks.values() for n in pb.communications],
+            unlocks=[(u.resource, u.pool) for u in lead.resources.unlocks] if lead else [])
     return found

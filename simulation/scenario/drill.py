@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from incidents.model import MAX_HEADCOUNT, MAX_UNITS, Tier
 from incidents.sla import Duration
@@ -51,6 +51,15 @@ class _Strict(BaseModel):
                               populate_by_name=True)
 
 
+def _wall(value: Duration | None) -> Duration | None:
+    """Drill times run on the simulated wall clock: a working-time duration is refused here,
+    at its key, before anything converts it."""
+    if value is not None and value.is_working:
+        raise ValueError(f"give simulated wall-clock time (30m, 2h, 1.5d), not working time "
+                         f"({value})")
+    return value
+
+
 class Expectation(_Strict):
     """An action the team is expected to take after an inject, and by when."""
 
@@ -70,8 +79,12 @@ class Expectation(_Strict):
     audience: Literal["customer", "internal", "management", "public"] | None = None
     obligation: str | None = None
     """Match only an action with these arguments (any, when not given)."""
+    pool: str | None = None
+    """activate: the unlock's pool (overtime for which pool)."""
     task: str = ""
     """The critical task in words (shown in the evaluation)."""
+
+    _wall_times = field_validator("within", "allowance")(_wall)
 
 
 class InjectEffect(_Strict):
@@ -92,6 +105,8 @@ class InjectEffect(_Strict):
     tier: Tier = Tier.VIP
     customer: str = ""
 
+    _wall_duration = field_validator("duration")(_wall)
+
     @model_validator(mode="after")
     def _fields(self) -> InjectEffect:
         need = {"staff_absence": ("pool",), "stock_loss": ("sku",)}.get(self.kind, ())
@@ -101,8 +116,6 @@ class InjectEffect(_Strict):
         if self.kind in ("demand_spike", "staff_absence", "crm_outage") \
                 and self.duration.wall_minutes < MIN_SURGE_MINUTES:
             raise ValueError(f"duration: a {self.kind} effect lasts a while; give a duration")
-        if self.duration.is_working:
-            raise ValueError("duration: effects run on wall-clock time, not working time")
         return self
 
 
@@ -121,6 +134,8 @@ class DrillInject(_Strict):
     message: str = Field(default="", max_length=4000)
     effect: InjectEffect | None = None
     expect: list[Expectation] = Field(default_factory=list, max_length=50)
+
+    _wall_at = field_validator("at")(_wall)
 
 
 class DrillRole(_Strict):
@@ -163,6 +178,8 @@ class Scoring(_Strict):
         default_factory=dict)
     """The drill objective each group of playbook tasks belongs to (default: its own)."""
     cost_plan: float | None = Field(default=None, ge=0, le=1e12)
+
+    _wall_times = field_validator("level_within", "level_allowance")(_wall)
     """The planned cost of the response; more than 25% over it is a side effect that makes
     the decisions that cost money (unlocks, orders) major challenges (M)."""
 
@@ -195,14 +212,21 @@ class Drill(_Strict):
     scoring: Scoring = Field(default_factory=Scoring)
     """How the after-action review rates and scores it (docs/drills.md)."""
 
+    _wall_length = field_validator("length")(_wall)
+
     @model_validator(mode="after")
     def _times(self) -> Drill:
-        if self.length.is_working or self.length.wall_minutes <= 0:
+        if self.length.wall_minutes <= 0:
             raise ValueError("length: a wall-clock time longer than zero")
         for inject in self.injects:
             if inject.at is None:
                 raise ValueError(f"inject {inject.id!r} needs `at` (only contingency injects "
                                  "are fired by hand)")
+        for inject in self.contingency:
+            if inject.at is not None:
+                raise ValueError(f"contingency inject {inject.id!r} has `at`: contingency "
+                                 "injects are fired by hand (move it to `injects` to fire it "
+                                 "at a set time)")
         return self
 
     def all_injects(self) -> list[DrillInject]:
@@ -211,21 +235,23 @@ class Drill(_Strict):
 
 def drill_diagnostics(drill: Drill, doc: Document, *, kinds: Iterable[str],
                       pools: Iterable[str], skus: Iterable[str], levels: Iterable[str],
-                      end_minutes: float) -> list[Diagnostic]:
+                      end_minutes: float, obligations: Iterable[str] = (),
+                      unlocks: Iterable[tuple[str, str | None]] = ()) -> list[Diagnostic]:
     """Names a drill uses that the scenario and its playbooks do not have, and times past
     the end of the run; each at its line."""
     found: list[Diagnostic] = []
     kinds, pools, skus, levels = list(kinds), list(pools), list(skus), list(levels)
+    obligations, unlocks = list(obligations), list(unlocks)
     roles = list(drill.roles)
-    for group, objective in drill.scoring.objectives.items():
-        if objective not in drill.objectives:
-            add(("scoring", "objectives", group), f"unknown objective {objective!r}"
-                f"{suggest(objective, drill.objectives)}")
 
     def add(path: tuple[Any, ...], message: str, severity: Literal["error", "warning"] = "error",
             key: bool = False) -> None:
         found.append(doc.diag(("drill", *path), message, severity=severity, key=key))
 
+    for group, objective in drill.scoring.objectives.items():
+        if objective not in drill.objectives:
+            add(("scoring", "objectives", group), f"unknown objective {objective!r}"
+                f"{suggest(objective, drill.objectives)}")
     if drill.length.wall_minutes > end_minutes + 1e-9:
         add(("length",), f"the drill plays {drill.length}, longer than the scenario runs "
             f"(horizon + drain = {end_minutes / 1440:g} days)")
@@ -267,4 +293,13 @@ def drill_diagnostics(drill: Drill, doc: Document, *, kinds: Iterable[str],
                         f"{suggest(exp.level, levels)}")
                 if exp.sku is not None and exp.sku not in skus:
                     add(where + ("sku",), f"unknown SKU {exp.sku!r}{suggest(exp.sku, skus)}")
+                if exp.obligation is not None and exp.obligation not in obligations:
+                    add(where + ("obligation",), f"no message template {exp.obligation!r} in "
+                        f"the playbooks{suggest(exp.obligation, obligations)}")
+                if exp.resource is not None and not any(
+                        r == exp.resource and (exp.pool is None or p == exp.pool)
+                        for r, p in unlocks):
+                    what = exp.resource + (f" for pool {exp.pool!r}" if exp.pool else "")
+                    add(where + ("resource",), f"the lead playbook unlocks no {what}: this "
+                        "task could never be met")
     return found
