@@ -26,6 +26,7 @@ from simulation.drills.script import example_script, load_script, play
 from simulation.drills.session import DrillSession
 from simulation.drills.views import resources
 from simulation.errors import SimulationError
+from tui.boundary import fail
 from simulation.scenario.loader import load_scenario
 
 __all__ = ["drill_app"]
@@ -33,13 +34,6 @@ __all__ = ["drill_app"]
 drill_app = typer.Typer(help="Play drills without the screen, list them, replay and resume "
                              "records (`muster` opens the app to play one live).",
                         no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for line in str(exc).splitlines() or [type(exc).__name__]:
-        err.print(line, markup=False)
-    return typer.Exit(2)
 
 
 @drill_app.command("play", hidden=True)
@@ -78,7 +72,7 @@ def play_cmd(
                 session = play(loaded, actions, run_seed, recorder=recorder, strict=False)
                 recorder.finish(session)
     except (SimulationError, ValueError) as exc:  # bad input of any layer: located lines
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _summary(session, console)
     if record is not None and recorder is not None:
         console.print(f"recorded drill {recorder.stream_id[:8]} in {record}", markup=False)
@@ -128,7 +122,7 @@ def example_cmd(
         loaded = load_scenario(drill)
         text = example_script(loaded, seed)
     except SimulationError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(text, nl=False)
 
 
@@ -148,7 +142,7 @@ def replay_cmd(
         finally:
             store.close()
     except (SimulationError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console = Console(highlight=False)
     if report.matches:
         console.print(f"drill {sid[:8]}: reproduced exactly ({report.checked} event-log "
@@ -189,5 +183,5 @@ def resume_cmd(
         finally:
             store.close()
     except (SimulationError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _summary(session, Console(highlight=False))

@@ -22,18 +22,12 @@ from simulation.drills.review import review_record
 from simulation.drills.scoring import RATING_WORDS
 from simulation.drills.training import cadence_warnings, training_record, trends
 from simulation.errors import SimulationError
+from tui.boundary import fail
 
 __all__ = ["report", "drills_app"]
 
 drills_app = typer.Typer(help="The training record: drills played, by team, with scores.",
                          no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for line in str(exc).splitlines() or [type(exc).__name__]:
-        err.print(line, markup=False)
-    return typer.Exit(2)
 
 
 def report(
@@ -61,7 +55,7 @@ def report(
         finally:
             store.close()
     except (SimulationError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     result = review.score
     table = Table(title=f"{review.session.drill.title}: score {result.total:.1f} / 100",
                   title_justify="left")
@@ -90,7 +84,7 @@ def list_drills(
         with EventStore.open(store_path, create=False) as store:
             rows = training_record(store, team)
     except (SimulationError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(title="Training record" + (f": {team}" if team else ""), title_justify="left")
     for col in ("date", "drill", "team", "score", "record"):
         table.add_column(col, overflow="fold")

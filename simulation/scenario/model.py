@@ -17,7 +17,8 @@ import re
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      field_validator, model_validator)
 
 from incidents.distributions import FAMILIES as DISTRIBUTION_FAMILIES
 from incidents.distributions import Distribution, DistributionField, Fixed
@@ -83,7 +84,9 @@ def _in_start_years(value: datetime) -> datetime:
     return value
 
 
-Rate = Annotated[float, Field(ge=0)]
+Rate = Annotated[float, BeforeValidator(lambda v: _rate(v)),
+                 AfterValidator(lambda v: _rate_limit(v))]
+"""Arrivals per hour: a number, or text like '6/h', '120/d'; finite, at most the limit."""
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
 
@@ -170,7 +173,7 @@ class Replay(_Strict):
 class Demand(_Strict):
     """Arrivals: rate(t) = base_rate x hourly[hour] x weekly[day] x product of surges."""
 
-    base_rate: Annotated[float, Field(ge=0)] = 4.0
+    base_rate: Annotated[Rate, Field(ge=0)] = 4.0
     """Average arrivals per hour (the profiles are normalised to mean 1)."""
     hourly: list[Weight] | None = None
     """24 relative weights, hour 0..23 (local time of the calendar)."""
@@ -179,15 +182,6 @@ class Demand(_Strict):
     surges: list[Surge] = Field(default_factory=list)
     replay: Replay | None = None
 
-    @field_validator("base_rate", mode="before")
-    @classmethod
-    def _read_rate(cls, value: Any) -> Any:
-        return _rate(value)
-
-    @field_validator("base_rate")
-    @classmethod
-    def _max_rate(cls, value: float) -> float:
-        return _rate_limit(value)
 
     @field_validator("hourly", "weekly")
     @classmethod
@@ -422,21 +416,12 @@ class Inject(_Strict):
 class Queue(_Strict):
     """A plain textbook queue: Poisson arrivals, one service stage, c servers (M/G/c)."""
 
-    arrival_rate: Annotated[float, Field(gt=0)]
+    arrival_rate: Annotated[Rate, Field(gt=0)]
     service: DistributionField
     servers: int = Field(ge=1, le=MAX_HEADCOUNT)
     patience: Patience | None = None
     """Customers give up waiting after this (M/M/c+M with an exponential patience: Erlang A)."""
 
-    @field_validator("arrival_rate", mode="before")
-    @classmethod
-    def _read_rate(cls, value: Any) -> Any:
-        return _rate(value)
-
-    @field_validator("arrival_rate")
-    @classmethod
-    def _max_rate(cls, value: float) -> float:
-        return _rate_limit(value)
 
 
 class Scenario(_Strict):
