@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Hashable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from incidents.store import EventStore
@@ -31,8 +32,9 @@ __all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel", "bo
            "level_label", "filter_options", "InjectRow", "inject_feed", "oldest_unacknowledged",
            "level_choices", "unlock_choices", "sku_choices", "obligation_choices",
            "pool_choices", "case_levels", "priority_targets", "PRIORITY_KEYS",
-           "contingency_choices", "next_role", "role_title", "join_cjk_lines", "PastDrill", "past_drills",
-           "ReportInfo", "reports", "key_findings", "PlaybookRow", "playbook_overview"]
+           "contingency_choices", "next_role", "role_title", "join_cjk_lines", "PastDrill",
+           "past_drills", "ReportInfo", "reports", "key_findings", "PlaybookRow",
+           "playbook_overview"]
 
 SPEEDS = (1.0, 10.0, 60.0, 360.0)
 """The clock speeds a team can pick (simulated seconds per second of play)."""

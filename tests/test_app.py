@@ -1,0 +1,597 @@
+"""The Textual app driven by its keys (pilot tests): every flow asserts on the drill itself.
+
+The app runs headless on a temporary record store, with a wall clock the test moves by hand
+(`ManualClock`): the drill clock advances exactly by speed x the seconds the test adds, so a
+key press is checked against the simulated minute and the session's state it must produce,
+never against "nothing crashed". The drill is the bundled recall drill (Chinese names).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from incidents.store import EventStore
+from simulation.drills.actions import DeclareLevel, Note
+from simulation.drills.catalog import DrillInfo, bundled_drills
+from simulation.drills.record import load_record
+from simulation.drills.screenviews import countdown, obligation_choices
+from simulation.drills.session import DrillSession
+from simulation.drills.views import communications
+from simulation.scenario.loader import load_scenario
+from tui.app import MusterApp, make_app
+from tui.screens import (
+    ActionForm,
+    BriefingScreen,
+    CaseScreen,
+    DrillEndScreen,
+    DrillScreen,
+    HomeScreen,
+    PastDrillScreen,
+    ReportScreen,
+)
+from tui.screens.drill import COMMANDS
+from tui.widgets import ActionLog
+
+SIZE = (160, 48)
+
+
+def pilot_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async pilot test on its own event loop (no asyncio plugin needed); pytest
+    still sees the test's fixtures through functools.wraps."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))  # type: ignore[arg-type]
+
+    return run
+
+
+class ManualClock:
+    """The app's wall clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def recall_only() -> list[DrillInfo]:
+    drills = [d for d in bundled_drills() if d.name == "drill-recall"]
+    assert drills, "the bundled recall drill is missing"
+    return drills
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: ManualClock) -> MusterApp:
+    return make_app(store=tmp_path / "records" / "drills.sqlite", out_dir=tmp_path / "out",
+                    drills=recall_only, clock=clock, tick=0.05, running=False)
+
+
+async def settle(pilot: Pilot[Any], ticks: int = 3) -> None:
+    """Let the drill clock's timer run a few times (it reads the manual clock)."""
+    for _ in range(ticks):
+        await pilot.pause(0.07)
+
+
+async def start(pilot: Pilot[Any]) -> DrillScreen:
+    """Home -> briefing -> drill with the defaults; the drill screen."""
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, BriefingScreen)
+    await pilot.press("enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, DrillScreen)
+    return screen
+
+
+async def jump(pilot: Pilot[Any], screen: DrillScreen) -> None:
+    """Press n and wait until the clock has landed on the inject."""
+    await pilot.press("n")
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if screen._jump_to is None:
+            return
+    raise AssertionError("the jump to the next inject never landed")
+
+
+def log_text(screen: DrillScreen) -> str:
+    return "\n".join(screen.query_one(ActionLog).entries)
+
+
+# -- home -> briefing -> drill -----------------------------------------------------------------
+
+@pilot_test
+async def test_home_briefing_drill_creates_the_record(app: MusterApp, tmp_path: Path) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        briefing = app.screen
+        assert isinstance(briefing, BriefingScreen)
+        briefing.query_one("#team").focus()
+        await pilot.press(*"Team 7")
+        await pilot.press("tab", "tab", "down", "enter")  # seed, then the role list: 2nd role
+        await pilot.press("enter")  # Start has the focus after a role is picked
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DrillScreen)
+        assert screen.session.role == "resources_lead"
+        assert screen.paused and screen.session.now == 0
+    store_file = tmp_path / "records" / "drills.sqlite"
+    assert store_file.exists()
+    with EventStore.open(store_file, create=False) as store:
+        (info,) = store.streams("drill")
+        assert info.header["team"] == "Team 7"
+        assert info.header["scenario"] == "drill-recall" and info.header["seed"] == 1
+
+
+@pilot_test
+async def test_briefing_refuses_a_bad_seed(app: MusterApp, tmp_path: Path) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        seed = app.screen.query_one("#seed")
+        seed.value = ""  # type: ignore[attr-defined]
+        seed.focus()
+        await pilot.press("minus", "3")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, BriefingScreen)
+    assert not (tmp_path / "records" / "drills.sqlite").exists()
+
+
+# -- the clock ---------------------------------------------------------------------------------
+
+@pilot_test
+async def test_pause_speed_and_jump(app: MusterApp, clock: ManualClock) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        clock.now += 30
+        await settle(pilot)
+        assert session.now == 0, "a paused clock must not advance"
+        await pilot.press("space")
+        await settle(pilot)
+        clock.now += 10  # 10 wall seconds at 60x: 10 simulated minutes
+        await settle(pilot)
+        assert session.now == pytest.approx(10.0)
+        await pilot.press("4")
+        assert screen.speed == 360
+        clock.now += 5  # 5 s at 360x: 30 simulated minutes
+        await settle(pilot)
+        assert session.now == pytest.approx(40.0)
+        assert "M1" in session.fired  # the first inject fires at minute 30
+        await pilot.press("1")
+        clock.now += 60  # a minute at 1x: one simulated minute
+        await settle(pilot)
+        assert session.now == pytest.approx(41.0)
+        await pilot.press("space")
+        upcoming = session.next_inject_at()
+        assert upcoming is not None
+        await jump(pilot, screen)
+        assert session.now == pytest.approx(upcoming)
+        nxt = next(i.id for i in session.drill.injects
+                   if i.at is not None and i.at.wall_minutes == upcoming)
+        assert nxt in session.fired, "the jump must land just after the inject fires"
+        assert screen.paused, "a jump keeps the clock paused"
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+@pilot_test
+async def test_declare_a_level_and_have_one_refused(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        team = screen.session.team
+        assert team is not None and team.declared == "normal"
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionForm)
+        await pilot.press("enter")  # the level above the declared one: IV
+        await pilot.pause()
+        assert team.declared == "IV"
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("up", "enter")  # IV again: refused
+        await pilot.pause()
+        assert team.declared == "IV"
+        last = screen.session.outcomes[-1]
+        assert not last.ok and "already at IV" in last.message
+        assert "REFUSED" in log_text(screen) and "already at IV" in log_text(screen)
+
+
+@pilot_test
+async def test_activate_an_unlock_the_level_allows(app: MusterApp,
+                                                   clock: ManualClock) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        await pilot.press("u", "enter")  # nothing is allowed at the normal level
+        await pilot.pause()
+        assert not session.outcomes[-1].ok and "needs emergency level" in \
+            session.outcomes[-1].message
+        assert not session.world.unlocks.active
+        await pilot.press("d", "enter")
+        await pilot.pause()
+        await pilot.press("u", "enter")  # the default is the first one IV allows
+        await pilot.pause()
+        assert session.outcomes[-1].ok, session.outcomes[-1].message
+        assert 0 in session.grants
+        await pilot.press("space")
+        clock.now += 1
+        await settle(pilot)
+        assert 0 in session.world.unlocks.active
+        assert session.level()["unlocks"][0]["state"] == "active"
+
+
+@pilot_test
+async def test_escalate_a_case_from_its_screen(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        await jump(pilot, screen)
+        await jump(pilot, screen)
+        board = screen.query_one("#board-table", DataTable)
+        assert board.row_count > 0
+        board.focus()
+        case = screen.query_one("Board").highlighted  # type: ignore[attr-defined]
+        before = session.world.cases[case].level
+        await pilot.press("enter")
+        await pilot.pause()
+        case_screen = app.screen
+        assert isinstance(case_screen, CaseScreen) and case_screen.case == case
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ActionForm)
+        assert form.values()["case"] == case, "the form is for the case on screen"
+        await pilot.press("enter", "enter")  # case, then "next level up"
+        await pilot.pause()
+        assert app.screen is case_screen
+        assert session.world.cases[case].level == before + 1
+        assert session.outcomes[-1].action == {"kind": "escalate", "case": case}
+        assert any(t == session.now and text.startswith("escalated")
+                   for t, text in case_screen.shown), case_screen.shown[-3:]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+@pilot_test
+async def test_escalate_refused_for_an_unknown_case(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#field-case").value = "99999"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        last = screen.session.outcomes[-1]
+        assert not last.ok and "unknown case 99999" in last.message
+
+
+@pilot_test
+async def test_send_the_message_a_level_made_owed(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        await jump(pilot, screen)
+        screen.act(DeclareLevel(level="III"))
+        await pilot.pause()
+        owed = [r.obligation for r in communications(session)]
+        assert owed, "level III makes a management briefing owed"
+        choices = [value for _, value in obligation_choices(session)]
+        assert choices[0] == owed[0], "owed messages are offered first"
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press("enter", "enter")  # the first template; no case
+        await pilot.pause()
+        last = session.outcomes[-1]
+        assert last.ok and last.action == {"kind": "send", "obligation": owed[0]}
+        assert owed[0] not in [r.obligation for r in communications(session)]
+
+
+@pilot_test
+async def test_acknowledge_the_oldest_inject(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        await jump(pilot, screen)
+        await jump(pilot, screen)
+        first, second = sorted(session.fired.values(), key=lambda f: f.at)
+        await pilot.press("a")
+        await pilot.pause()
+        assert first.acknowledged == session.now and second.acknowledged is None
+        assert [f.inject.id for f in session.unacknowledged()] == [second.inject.id]
+
+
+@pilot_test
+async def test_switch_role_and_write_notes(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        roles = list(session.drill.roles)
+        await pilot.press("w")
+        assert session.role == roles[1]
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"stock check", "enter", "enter")
+        await pilot.pause()
+        await pilot.press("T")
+        await pilot.pause()
+        await pilot.press(*"late call", "enter", "enter")
+        await pilot.pause()
+        team_note, observer_note = session.notes
+        assert team_note.role == roles[1] and team_note.action["text"] == "stock check"
+        assert observer_note.action["observer"] is True
+        assert observer_note.action["text"] == "late call"
+
+
+@pilot_test
+async def test_a_form_stays_open_until_its_values_are_valid(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("enter", "enter")  # a SKU, but no quantity
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ActionForm)
+        assert "qty" in str(form.query_one("#form-error", Static).content)
+        assert not screen.session.outcomes
+        await pilot.press(*"500", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        last = screen.session.outcomes[-1]
+        assert last.ok and last.action["qty"] == 500
+        sku = last.action["sku"]
+        assert screen.session.world.stock[sku].on_order >= 500
+
+
+@pilot_test
+async def test_fire_a_contingency_inject(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        first = screen.session.drill.contingency[0].id
+        await pilot.press("c", "enter")
+        await pilot.pause()
+        assert screen.session.fired[first].by_hand
+
+
+@pilot_test
+async def test_every_command_is_in_the_palette_and_the_footer(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        titles = [c.title for c in app.get_system_commands(screen)]
+        for name, keys, _, _ in COMMANDS:
+            assert any(f"({keys.split(',')[0]})" in t for t in titles), name
+        shown = {b.binding.key for b in screen.active_bindings.values() if b.binding.show}
+        for name, keys, _, _ in COMMANDS:
+            assert set(keys.split(",")) & shown, f"{name} is not shown in the footer"
+        declare = next(c for c in app.get_system_commands(screen) if "(d)" in c.title)
+        declare.callback()
+        await pilot.pause()
+        assert isinstance(app.screen, ActionForm)
+
+
+@pilot_test
+async def test_board_filters_by_tier_and_text(app: MusterApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        for _ in range(4):
+            await jump(pilot, screen)
+        board = screen.query_one("Board")
+        table = screen.query_one("#board-table", DataTable)
+        tiers = {str(table.get_cell(k, "tier")) for k in table.rows}
+        assert len(tiers) > 1
+        screen.query_one("#filter-tier").value = "tier1"  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert table.row_count > 0
+        assert {str(table.get_cell(k, "tier")) for k in table.rows} == {"tier1"}
+        some = next(iter(table.rows)).value
+        await pilot.press("slash", *str(some))
+        await pilot.pause()
+        assert str(some) in {k.value for k in table.rows}
+        assert all(str(some) in f"{k.value} {table.get_cell(k, 'state')} "
+                                f"{table.get_cell(k, 'pool')}" for k in table.rows)
+        assert board.text == str(some)  # type: ignore[attr-defined]
+
+
+@pilot_test
+async def test_board_cells_follow_the_clock(app: MusterApp, clock: ManualClock) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        session = screen.session
+        await jump(pilot, screen)
+        await jump(pilot, screen)
+        table = screen.query_one("#board-table", DataTable)
+        before = {k.value: str(table.get_cell(k, "deadline")) for k in table.rows}
+        await pilot.press("space")
+        clock.now += 90  # 90 simulated minutes at 60x; the board repaints once a second
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+        now = session.now
+        shown = [str(r.key.value) for r in table.ordered_rows]
+        page, total = screen.board_model.page()
+        assert shown == [str(r.case) for r in page][:len(shown)] and total == len(page)
+        changed = 0
+        for row in page:
+            key = str(row.case)
+            due = countdown(row.deadline, now)[0]
+            assert str(table.get_cell(key, "deadline")) == due
+            assert str(table.get_cell(key, "state")) == row.state
+            assert str(table.get_cell(key, "pool")) == row.pool
+            changed += before.get(key) not in (None, due)
+        assert changed, "no countdown moved in 90 simulated minutes"
+
+
+@pytest.mark.parametrize("drill", [d.name for d in bundled_drills()])
+@pilot_test
+async def test_every_form_on_every_bundled_drill(drill: str, tmp_path: Path,
+                                                 clock: ManualClock) -> None:
+    """No screen assumes one drill: every action form opens on each bundled drill and its
+    defaults (with the text a form needs typed in) reach the session, taken or refused."""
+    chosen = [d for d in bundled_drills() if d.name == drill]
+    app = make_app(store=tmp_path / "drills.sqlite", out_dir=tmp_path / "out",
+                   drills=lambda: chosen, clock=clock, tick=0.05, running=False)
+    typed = {"o": "10", "t": "checked", "T": "observed"}
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await jump(pilot, screen)
+        await jump(pilot, screen)
+        screen.query_one("#board-table").focus()
+        for key in ("d", "u", "o", "m", "f", "r", "e", "x", "v", "t", "T", "c"):
+            before = len(screen.session.outcomes)
+            await pilot.press(key)
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, ActionForm), key
+            if key in typed:
+                field = "qty" if key == "o" else "text"
+                form.query_one(f"#field-{field}").value = typed[key]  # type: ignore[attr-defined]
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is screen, (key, str(form.query_one("#form-error",
+                                                                   Static).content))
+            assert len(screen.session.outcomes) == before + 1, key
+        assert any(o.ok for o in screen.session.outcomes)
+
+
+# -- the end -----------------------------------------------------------------------------------
+
+@pilot_test
+async def test_end_the_drill_closes_its_record(app: MusterApp, tmp_path: Path) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("n")  # "keep playing"
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("q", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, DrillEndScreen)
+        sid = screen.recorder.stream_id  # type: ignore[union-attr]
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+    with EventStore.open(tmp_path / "records" / "drills.sqlite", create=False) as store:
+        record = load_record(store, sid)
+    assert record.end is not None and record.end["reason"] == "ended by the team"
+
+
+@pilot_test
+async def test_a_drill_played_to_its_end(app: MusterApp, clock: ManualClock) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await pilot.press("4", "space")
+        clock.now += screen.session.end * 60 / 360 + 1
+        for _ in range(400):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, DrillEndScreen):
+                break
+        await pilot.pause()
+        assert isinstance(app.screen, DrillEndScreen)
+        assert screen.session.finished
+        record = load_record(screen.recorder.store,  # type: ignore[union-attr]
+                             screen.recorder.stream_id)  # type: ignore[union-attr]
+        assert record.end is not None and record.end["reason"] == "finished"
+
+
+# -- records and reports from the home screen ---------------------------------------------------
+
+@pilot_test
+async def test_resume_an_interrupted_drill_from_home(tmp_path: Path,
+                                                     clock: ManualClock) -> None:
+    store = tmp_path / "records" / "drills.sqlite"
+    first = make_app(store=store, out_dir=tmp_path / "out", drills=recall_only, clock=clock,
+                     tick=0.05, running=False)
+    async with first.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await jump(pilot, screen)
+        screen.act(Note(text="before the crash"))
+        minute = screen.session.now
+    second = make_app(store=store, out_dir=tmp_path / "out", drills=recall_only, clock=clock,
+                      tick=0.05, running=False)
+    async with second.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await second.workers.wait_for_complete()
+        await pilot.pause()
+        table = second.screen.query_one("#past-table", DataTable)
+        assert table.row_count == 1
+        assert "interrupted" in str(table.get_cell_at((0, 5)))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(second.screen, PastDrillScreen)
+        await pilot.press("r")
+        await second.workers.wait_for_complete()
+        await pilot.pause()
+        resumed = second.screen
+        assert isinstance(resumed, DrillScreen)
+        assert resumed.paused
+        assert resumed.session.now == pytest.approx(minute)
+        assert [n.action["text"] for n in resumed.session.notes] == ["before the crash"]
+        assert "before the crash" not in log_text(resumed)  # notes log as "note"
+        assert "note" in log_text(resumed)
+
+
+@pilot_test
+async def test_open_a_report_s_key_findings(tmp_path: Path, clock: ManualClock) -> None:
+    folder = tmp_path / "out" / "recall-week"
+    folder.mkdir(parents=True)
+    (folder / "report.md").write_text(
+        "# 召回周报告\n\n## What was simulated\n\nthree days\n\n## Key findings\n\n"
+        "- VIP 响应按时率 97%\n\n## SLA attainment\n\ntable\n", encoding="utf-8")
+    app = make_app(store=tmp_path / "none.sqlite", out_dir=tmp_path / "out",
+                   drills=recall_only, clock=clock, running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        text = report.query_one("#report-text").source  # type: ignore[attr-defined]
+        assert "VIP 响应按时率 97%" in text and "three days" not in text
+        await pilot.press("f")
+        await pilot.pause()
+        assert "three days" in report.query_one("#report-text").source  # type: ignore
+
+
+@pilot_test
+async def test_run_drill_app_opens_on_the_drill(clock: ManualClock) -> None:
+    session = DrillSession(load_scenario("drill-recall"), 1)
+    session.advance(90)
+    app = make_app(session=session, clock=clock, running=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, DrillScreen)
+        assert app.screen.session is session and app.screen.paused
+        assert isinstance(app.screen_stack[-2], HomeScreen), "home lies under the drill"
+        clock.now += 60
+        await settle(pilot)
+        assert session.now == 90, "a resumed drill waits for space"
+

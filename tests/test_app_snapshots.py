@@ -1,0 +1,97 @@
+"""Snapshots of the screens a team sees: home, briefing, drill, case (pytest-textual-snapshot).
+
+Deterministic by construction: the recall drill only (other bundled drills come and go), a
+record store under a relative path in a temporary folder (the briefing prints the path), a
+wall clock that never moves (the drill clock stays paused; it only jumps, which lands at the
+same simulated minute whatever the slicing), seed 1, and no toast left on screen. Nothing
+shown comes from the real time. Update with `pytest tests/test_app_snapshots.py
+--snapshot-update` after checking the new pictures in the report it writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from simulation.drills.catalog import DrillInfo, bundled_drills
+from tui.app import MusterApp, make_app
+from tui.screens import CaseScreen, DrillScreen
+
+SIZE = (160, 48)
+
+
+def recall_only() -> list[DrillInfo]:
+    drills = [d for d in bundled_drills() if d.name == "drill-recall"]
+    assert drills, "the bundled recall drill is missing"
+    return drills
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MusterApp:
+    monkeypatch.chdir(tmp_path)
+    return make_app(store=Path("records") / "drills.sqlite", out_dir=Path("out"),
+                    drills=recall_only, clock=lambda: 0.0, tick=0.05, running=False)
+
+
+async def _settled(pilot: Pilot[Any]) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _into_drill(pilot: Pilot[Any]) -> DrillScreen:
+    """Home -> briefing -> drill, three jumps (the first three injects, ten simulated hours
+    in), level IV declared, toasts cleared."""
+    await _settled(pilot)
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, DrillScreen)
+    for _ in range(3):
+        await pilot.press("n")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if screen._jump_to is None:
+                break
+    await pilot.press("d", "enter")
+    await pilot.pause()
+    pilot.app.clear_notifications()
+    await pilot.pause()
+    return screen
+
+
+def test_home(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=_settled)
+
+
+def test_briefing(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _settled(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_drill(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await _into_drill(pilot)
+        assert screen.session.now > 600 and screen.paused
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_case(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await _into_drill(pilot)
+        screen.query_one("#board-table").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, CaseScreen)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
