@@ -31,11 +31,11 @@ from tui.screens import (
     ActionForm,
     BriefingScreen,
     CaseScreen,
-    DrillEndScreen,
     DrillScreen,
     HomeScreen,
     PastDrillScreen,
     ReportScreen,
+    ScoreScreen,
 )
 from tui.screens.drill import COMMANDS
 from tui.widgets import ActionLog
@@ -335,14 +335,17 @@ async def test_switch_role_and_write_notes(app: MusterApp) -> None:
         await pilot.pause()
         await pilot.press(*"stock check", "enter", "enter")
         await pilot.pause()
+        await jump(pilot, screen)                     # M1 fires: its task can be tagged
         await pilot.press("T")
         await pilot.pause()
-        await pilot.press(*"late call", "enter", "enter")
+        await pilot.press(*"late call", "enter", "down", "enter")
         await pilot.pause()
         team_note, observer_note = session.notes
         assert team_note.role == roles[1] and team_note.action["text"] == "stock check"
+        assert team_note.action.get("task") is None
         assert observer_note.action["observer"] is True
         assert observer_note.action["text"] == "late call"
+        assert observer_note.action["task"] == "M1.1"  # tagged to the critical task
 
 
 @pilot_test
@@ -489,14 +492,61 @@ async def test_end_the_drill_closes_its_record(app: MusterApp, tmp_path: Path) -
         assert app.screen is screen
         await pilot.press("q", "y")
         await pilot.pause()
-        assert isinstance(app.screen, DrillEndScreen)
+        assert isinstance(app.screen, ScoreScreen)
         sid = screen.recorder.stream_id  # type: ignore[union-attr]
         await pilot.press("h")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
     with EventStore.open(tmp_path / "records" / "drills.sqlite", create=False) as store:
         record = load_record(store, sid)
+        scores = list(store.events(sid, kinds="score"))
     assert record.end is not None and record.end["reason"] == "ended by the team"
+    assert len(scores) == 1  # the review finished before going home, and saved the score
+
+
+@pilot_test
+async def test_the_score_screen_rates_the_drill_and_writes_the_report(
+        app: MusterApp, tmp_path: Path) -> None:
+    """Jump to M1 (level IV expected within 2 h), declare IV at once, end: the score screen
+    lists every critical task with its rating (M1's on time: P), the KPIs beside the
+    counterfactuals, and the report path."""
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await jump(pilot, screen)
+        assert "M1" in screen.session.fired
+        await pilot.press("d", "enter")
+        await pilot.pause()
+        assert screen.session.team.declared == "IV"
+        await pilot.press("q", "y")
+        await pilot.pause()
+        score = app.screen
+        assert isinstance(score, ScoreScreen)
+        await score.workers.wait_for_complete()
+        await pilot.pause()
+        assert score.review is not None
+        ratings = score.query_one("#ratings", DataTable)
+        assert ratings.row_count == len(score.review.score.tasks) > 0
+        rating = str(ratings.get_cell("M1.1", "rating"))
+        assert rating.startswith("P"), rating
+        kpis = score.query_one("#kpis", DataTable)
+        assert kpis.row_count == 14
+        status = str(score.query_one("#score-status", Static).render())
+        assert f"{score.review.score.total:.1f} / 100" in status
+        sid = screen.recorder.stream_id  # type: ignore[union-attr]
+        report = tmp_path / "out" / "drills" / sid[:8] / "after-action.md"
+        assert report.is_file() and "召回" in report.read_text(encoding="utf-8")
+        await pilot.press("h")                       # home: the training record has it
+        await pilot.pause()
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        await home.workers.wait_for_complete()
+        await pilot.press("t")
+        await pilot.pause()
+        training = home.query_one("#training-table", DataTable)
+        assert training.row_count == 1
+        assert str(training.get_cell(sid, "score")) == f"{score.review.score.total:.1f}"
+        note = str(home.query_one("#training-note", Static).render())
+        assert "fewer" not in note and "in the last twelve months" in note  # 1 of 4 a year
 
 
 @pilot_test
@@ -507,10 +557,10 @@ async def test_a_drill_played_to_its_end(app: MusterApp, clock: ManualClock) -> 
         clock.now += screen.session.end * 60 / 360 + 1
         for _ in range(400):
             await pilot.pause(0.02)
-            if isinstance(app.screen, DrillEndScreen):
+            if isinstance(app.screen, ScoreScreen):
                 break
         await pilot.pause()
-        assert isinstance(app.screen, DrillEndScreen)
+        assert isinstance(app.screen, ScoreScreen)
         assert screen.session.finished
         record = load_record(screen.recorder.store,  # type: ignore[union-attr]
                              screen.recorder.stream_id)  # type: ignore[union-attr]

@@ -95,3 +95,34 @@ def test_case(snap_compare: Callable[..., bool], app: MusterApp) -> None:
         assert isinstance(pilot.app.screen, CaseScreen)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_score(snap_compare: Callable[..., bool], tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The score screen of the recall drill played by its example script (seed 1), with its
+    review done: ratings, KPIs against the counterfactuals, where the report went."""
+    from textual.app import App
+
+    from simulation.drills.script import example_script, load_script, play
+    from simulation.scenario.loader import load_scenario
+    from tui.screens import ScoreScreen
+
+    monkeypatch.chdir(tmp_path)
+    loaded = load_scenario("drill-recall")
+    (tmp_path / "actions.yaml").write_text(example_script(loaded, 1), encoding="utf-8")
+    session = play(loaded, load_script(tmp_path / "actions.yaml"), 1)
+
+    class ScoreApp(App[None]):
+        CSS_PATH = str(Path(__file__).resolve().parents[1] / "tui" / "app.tcss")
+
+        def on_mount(self) -> None:
+            self.push_screen(ScoreScreen(session, None, "played to the end", Path("out")))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, ScoreScreen)
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.review is not None
+
+    assert snap_compare(ScoreApp(), terminal_size=SIZE, run_before=run_before)

@@ -24,7 +24,7 @@ from simulation.drills.record import DEFAULT_STORE, DrillRecorder
 from simulation.drills.session import DrillSession
 from simulation.errors import SimulationError
 from tui.messages import DrillEnded, DrillStarted, GoHome, OpenBriefing
-from tui.screens import BriefingScreen, DrillEndScreen, DrillScreen, HelpScreen, HomeScreen
+from tui.screens import BriefingScreen, DrillScreen, HelpScreen, HomeScreen, ScoreScreen
 
 __all__ = ["AppConfig", "MusterApp", "make_app", "run_app", "run_drill_app"]
 
@@ -47,7 +47,7 @@ class AppConfig:
 
 
 class MusterApp(App[None]):
-    """Home -> briefing -> drill -> drill ended -> home; a resumed drill opens directly."""
+    """Home -> briefing -> drill -> score -> home; a resumed drill opens directly."""
 
     CSS_PATH = "app.tcss"
     TITLE = "Muster"
@@ -117,7 +117,8 @@ class MusterApp(App[None]):
     @on(DrillEnded)
     def _ended(self, message: DrillEnded) -> None:
         self._pop_to(DrillScreen)
-        self.switch_screen(DrillEndScreen(message.session, message.recorder, message.reason))
+        self.switch_screen(ScoreScreen(message.session, message.recorder, message.reason,
+                                       self.config.out_dir))
 
     @on(GoHome)
     def _go_home(self) -> None:

@@ -98,18 +98,24 @@ class Doc:
 
 
 def fmt_kpi(key: str, value: float | None, signed: bool = False) -> str:
-    """A KPI as a reader takes it in: 97.5%, 45 min, 12.0 h, 1,234."""
+    """A KPI as a reader takes it in: 97.5%, 45 min, 12.0 h, 1,234 (a difference signed,
+    no sign on one that rounds to zero)."""
     if value is None:
         return "n/a"
     unit = KPI_LABELS[key][1]
-    sign = "+" if signed and value > 0 else ""
     if unit == "share":
-        return f"{sign}{100 * value:.1f}{' pts' if signed else '%'}"
-    if unit == "minutes":
-        return f"{sign}{value:.0f} min"
-    if unit == "hours":
-        return f"{sign}{value:.1f} h"
-    return f"{sign}{value:,.0f}"
+        text = f"{100 * value:.1f}{' pts' if signed else '%'}"
+    elif unit == "minutes":
+        text = f"{value:.0f} min"
+    elif unit == "hours":
+        text = f"{value:.1f} h"
+    else:
+        text = f"{value:,.0f}"
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        text = text[1:]  # -0.0 pts
+    if signed and not text.startswith("-") and any(c in "123456789" for c in text):
+        text = "+" + text
+    return text
 
 
 def _when(minute: float | None, start: datetime) -> str:
@@ -202,8 +208,11 @@ def build(session: DrillSession, result: Score, others: dict[str, Counterfactual
             doc.add("p", f"Capability: {spec.capability}. {spec.description}")
         doc.add("table", ["task", "role", "due", "rating", "why", "evidence"],
                 [[t.title, t.role, _when(t.due, start), f"{t.rating} ({RATING_WORDS[t.rating]})",
-                  t.reason, "; ".join(f"{_when(ev.minute, start)} {ev.text}"
-                                      for ev in t.evidence)] for t in tasks])
+                  t.reason, "; ".join([f"{_when(ev.minute, start)} {ev.text}"
+                                       for ev in t.evidence]
+                                      + [f"{_when(n.at, start)} observer: {n.action.get('text')}"
+                                         for n in notes if n.action.get("task")
+                                         in (t.id, t.objective)])] for t in tasks])
     strengths = [t for t in result.tasks if t.rating == "P" and t.source != "service"]
     doc.add("h2", "Strengths")
     doc.add("ul", [f"{t.title} ({t.role}): {t.reason}" for t in strengths]

@@ -279,6 +279,22 @@ def sku_choices(session: DrillSession) -> list[Choice]:
     return out
 
 
+def task_choices(session: DrillSession) -> list[tuple[str, str | None]]:
+    """The critical tasks an observer's note can be tagged to: each expectation of the
+    injects that have fired (by its id, as the after-action review names it), then the
+    groups of tasks the playbook implies; first, no task."""
+    out: list[tuple[str, str | None]] = [("(no particular task)", None)]
+    for fired in session.fired.values():
+        for j, exp in enumerate(fired.inject.expect):
+            tid = f"{fired.inject.id}.{j + 1}"
+            out.append((f"{tid}  {exp.task or exp.action}", tid))
+    rules = session.drill.scoring.objectives
+    out += [("emergency levels (declared in time)", rules.get("levels", "levels")),
+            ("communications (owed messages)", rules.get("communications", "communications")),
+            ("service levels (SLA attainment)", rules.get("service", "service"))]
+    return out
+
+
 def obligation_choices(session: DrillSession) -> list[Choice]:
     """The playbooks' message templates, those owed now first (soonest due, late marked),
     then the rest by audience."""

@@ -35,6 +35,7 @@ from simulation.drills.screenviews import (
     priority_targets,
     role_title,
     sku_choices,
+    task_choices,
     unlock_choices,
 )
 from simulation.drills.session import DrillSession
@@ -158,9 +159,10 @@ def note_form(session: DrillSession, case: int | None, observer: bool = False) -
     note = ("An evaluator's observation, tagged to a critical task if you name one; kept "
             "apart from the team's decisions." if observer else
             "Goes into the drill's record with the time and the acting role.")
+    tasks = tuple(task_choices(session))
     return ActionForm(title,
                       [FormField("text", "Text", placeholder="what happened, what was decided"),
-                       FormField("task", "Critical task (optional)", optional=True)],
+                       FormField("task", "Critical task", tasks, None)],
                       lambda v: Note(text=v["text"], task=v["task"], observer=observer),
                       note + "\n" + _acting(session))
 

@@ -1,4 +1,5 @@
-"""The home screen: start a drill, past drills, simulation reports, playbooks, help."""
+"""The home screen: start a drill, past drills, the training record, simulation reports,
+playbooks, help."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Markdown, Static, TabbedContent, TabPane
 
 from incidents.errors import IncidentsError
+from incidents.store import EventStore
 from simulation.drills.catalog import DrillInfo
 from simulation.drills.screenviews import (
     PastDrill,
@@ -25,6 +27,7 @@ from simulation.drills.screenviews import (
     playbook_overview,
     reports,
 )
+from simulation.drills.training import TrainingRow, cadence_warnings, training_record, trends
 from tui.messages import OpenBriefing
 from tui.screens.help import HELP_TEXT
 from tui.screens.records import PastDrillScreen, ReportScreen
@@ -32,7 +35,8 @@ from tui.screens.records import PastDrillScreen, ReportScreen
 __all__ = ["HomeScreen"]
 
 TABS = (("s", "start", "Start a drill"), ("p", "past", "Past drills"),
-        ("r", "reports", "Reports"), ("l", "playbooks", "Playbooks"), ("h", "help", "Help"))
+        ("t", "training", "Training record"), ("r", "reports", "Reports"),
+        ("l", "playbooks", "Playbooks"), ("h", "help", "Help"))
 """(key, tab id, title) of the home screen's tabs."""
 
 
@@ -62,6 +66,9 @@ class HomeScreen(Screen[None]):
             with TabPane("Past drills (p)", id="past"):
                 yield DataTable(cursor_type="row", id="past-table")
                 yield Static(id="past-note", classes="home-note")
+            with TabPane("Training record (t)", id="training"):
+                yield DataTable(cursor_type="row", id="training-table")
+                yield Static(id="training-note", classes="home-note")
             with TabPane("Reports (r)", id="reports"):
                 yield DataTable(cursor_type="row", id="reports-table")
                 yield Static(id="reports-note", classes="home-note")
@@ -91,6 +98,9 @@ class HomeScreen(Screen[None]):
         table = self.query_one("#past-table", DataTable)
         for name in ("started", "drill", "team", "seed", "events", "state", "id"):
             table.add_column(name, key=name)
+        table = self.query_one("#training-table", DataTable)
+        for name in ("date", "drill", "team", "score", "record"):
+            table.add_column(name, key=name)
         table = self.query_one("#reports-table", DataTable)
         for name in ("report", "written", "file"):
             table.add_column(name, key=name)
@@ -107,9 +117,17 @@ class HomeScreen(Screen[None]):
             past: list[PastDrill] | str = past_drills(self.store_path)
         except IncidentsError as exc:  # a damaged or foreign store: say so, list nothing
             past = str(exc)
+        training: list[TrainingRow] | str = []
+        if self.store_path.exists() and not isinstance(past, str):
+            try:
+                with EventStore.open(self.store_path, create=False) as store:
+                    training = training_record(store)
+            except IncidentsError as exc:
+                training = str(exc)
         found = reports(self.out_dir)
         books = playbook_overview()
         self.app.call_from_thread(self._show_lists, past, found, books)
+        self.app.call_from_thread(self._show_training, training)
 
     def refresh_lists(self) -> None:
         """Read the store and the output folder again (after a drill, say)."""
@@ -147,6 +165,28 @@ class HomeScreen(Screen[None]):
                           Text(b.check, style="green" if b.check == "ok" else
                                "yellow" if b.ok else "red"), key=b.name)
 
+    def _show_training(self, rows: list[TrainingRow] | str) -> None:
+        """Each drill's date, drill, team and score; the trend per team; who is behind the
+        service standard's cadence."""
+        table = self.query_one("#training-table", DataTable)
+        table.clear()
+        note = self.query_one("#training-note", Static)
+        if isinstance(rows, str):
+            note.update(Text(rows, style="red"))
+            return
+        for r in reversed(rows):
+            table.add_row(f"{r.started.astimezone():%Y-%m-%d %H:%M}", r.title or r.drill, r.team,
+                          f"{r.score:.1f}" if r.score is not None else
+                          ("not reviewed" if r.finished else "unfinished"), r.id[:8], key=r.id)
+        lines = [f"{team}: {' -> '.join(f'{s:.0f}' for _, s in points)}"
+                 for team, points in trends(rows).items()]
+        warnings = cadence_warnings(rows)
+        text = Text("\n".join(["score trend per team:", *lines] if lines else
+                               ["No drill scored yet."]))
+        for w in warnings:
+            text.append("\n" + w, style="yellow")
+        note.update(text)
+
     # -- keyboard ----------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -158,6 +198,7 @@ class HomeScreen(Screen[None]):
 
     def _focus_tab(self, tab: str) -> None:
         target = {"start": "#drills-table", "past": "#past-table",
+                  "training": "#training-table",
                   "reports": "#reports-table", "playbooks": "#playbooks-table",
                   "help": "#help-scroll"}[tab]
         self.query_one(target).focus()

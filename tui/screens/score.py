@@ -1,0 +1,160 @@
+"""The score screen at the end of a drill: ratings with their evidence, the KPIs beside the
+autopilot's and no response's, and where the after-action report was written.
+
+The review (simulation/drills/review.py: counterfactual runs, ratings, score) and the report
+take a few seconds, so they run in a thread worker; the screen shows what was played at once
+and fills in the score when the review is done. The screen holds no rule: it renders the
+review.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Markdown, Static
+
+from simulation.drills.aar import fmt_kpi, write
+from simulation.drills.counterfactual import worth
+from simulation.drills.record import DrillRecorder
+from simulation.drills.review import Review, review_session, save_score
+from simulation.drills.scoring import KPI_LABELS, RATING_WORDS
+from simulation.drills.screenviews import elapsed_text, level_label, sim_time
+from simulation.drills.session import DrillSession
+from tui.messages import GoHome
+
+__all__ = ["ScoreScreen"]
+
+RATING_STYLE = {"P": "bold green", "S": "yellow", "M": "bold dark_orange", "U": "bold red"}
+
+
+class ScoreScreen(Screen[None]):
+    """Shown when a drill ends (played to its end, or ended by the team)."""
+
+    DEFAULT_CSS = """
+    ScoreScreen #score { padding: 0 2; }
+    ScoreScreen DataTable { height: auto; max-height: 22; margin-bottom: 1; }
+    ScoreScreen #score-buttons { height: auto; align-horizontal: right; }
+    ScoreScreen #score-buttons Button { margin-left: 1; }
+    ScoreScreen #score-status { color: $text-muted; margin-bottom: 1; }
+    """
+
+    BINDINGS = [Binding("h", "home", "Home"), Binding("q", "app.quit", "Quit")]
+
+    def __init__(self, session: DrillSession, recorder: DrillRecorder | None, reason: str,
+                 out_dir: Path) -> None:
+        super().__init__()
+        self.session, self.recorder, self.reason = session, recorder, reason
+        self.out_dir = out_dir
+        self.review: Review | None = None
+        self.paths: list[Path] = []
+
+    def summary(self) -> str:
+        s = self.session
+        taken = sum(o.ok for o in s.outcomes)
+        acked = sum(f.acknowledged is not None for f in s.fired.values())
+        return "\n".join([
+            f"# Drill ended: {self.reason}", "", f"**{s.drill.title}**", "",
+            f"- simulated clock: {sim_time(s)} ({elapsed_text(s)})",
+            f"- decisions: {taken} taken, {len(s.outcomes) - taken} refused; notes: "
+            f"{len(s.notes)}",
+            f"- injects: {len(s.fired)} fired, {acked} acknowledged",
+            f"- emergency level at the end: "
+            f"{level_label(s, s.team.declared) if s.team else '-'}"])
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="score"):
+            yield Markdown(self.summary(), id="score-summary")
+            yield Static("Rating the drill: replaying the same surge with the autopilot and "
+                         "with no response...", id="score-status")
+            yield DataTable(id="ratings", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="kpis", cursor_type="row", zebra_stripes=True)
+            yield Markdown("", id="score-files")
+            with Horizontal(id="score-buttons"):
+                yield Button("Home (h)", variant="primary", id="score-home")
+                yield Button("Quit (q)", id="score-quit")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        ratings = self.query_one("#ratings", DataTable)
+        for col in ("task", "objective", "role", "rating", "why", "evidence"):
+            ratings.add_column(col, key=col)
+        kpis = self.query_one("#kpis", DataTable)
+        for col in ("KPI", "your team", "autopilot", "no response", "team - autopilot",
+                    "team - no response"):
+            kpis.add_column(col, key=col)
+        self.query_one("#score-home").focus()
+        self.run_review()
+
+    @work(thread=True, exclusive=True, group="review")
+    def run_review(self) -> None:
+        """Review, report and record the score, off the UI thread."""
+        review = review_session(self.session)
+        header = self._header()
+        folder = self.out_dir / "drills" / (header["id"][:8] or "unrecorded")
+        paths = write(folder, self.session, review.score, review.others, header,
+                      self.session.notes)
+        if self.recorder is not None:
+            save_score(self.recorder.store, self.recorder.stream_id, review.score)
+        self.app.call_from_thread(self._show, review, paths)
+
+    def _header(self) -> dict[str, Any]:
+        if self.recorder is not None:
+            header = dict(self.recorder.store.header(self.recorder.stream_id))
+            header["id"] = self.recorder.stream_id
+            return header
+        s = self.session
+        return {"id": "", "team": s.drill.team, "seed": s.seed, "participants": [],
+                "started": "-", "muster_version": "-"}
+
+    def _show(self, review: Review, paths: list[Path]) -> None:
+        self.review, self.paths = review, paths
+        score = review.score
+        parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"
+                          for k, v in score.parts.items())
+        self.query_one("#score-status", Static).update(Text.assemble(
+            ("Score ", "bold"), (f"{score.total:.1f} / 100", "bold cyan"),
+            f"   parts out of 100: {parts}"))
+        ratings = self.query_one("#ratings", DataTable)
+        objectives = self.session.drill.objectives
+        for t in score.tasks:
+            title = objectives[t.objective].title if t.objective in objectives else t.objective
+            evidence = "; ".join(e.text for e in t.evidence[1:3] or t.evidence[:1])
+            ratings.add_row(t.title, title, t.role,
+                            Text(f"{t.rating} {RATING_WORDS[t.rating]}",
+                                 style=RATING_STYLE[t.rating]), t.reason, evidence, key=t.id)
+        kpis = self.query_one("#kpis", DataTable)
+        auto, none = review.others["autopilot"].kpis, review.others["none"].kpis
+        for key, (label, _) in KPI_LABELS.items():
+            team = score.kpis.get(key)
+            kpis.add_row(label, fmt_kpi(key, team), fmt_kpi(key, auto.get(key)),
+                         fmt_kpi(key, none.get(key)),
+                         fmt_kpi(key, worth({key: team}, {key: auto.get(key)})[key], True),
+                         fmt_kpi(key, worth({key: team}, {key: none.get(key)})[key], True),
+                         key=key)
+        lines = ["## After-action report", ""]
+        lines += [f"- `{p}`" for p in paths if p.suffix in (".md", ".html")]
+        if self.recorder is not None:
+            store, sid = self.recorder.store.path, self.recorder.stream_id
+            lines += ["", f"Recorded in `{store}` as drill `{sid[:8]}` (score saved). "
+                      f"Check that it reproduces exactly: `muster drill replay {store} "
+                      f"--id {sid[:8]}`; write the report again: `muster report {store} "
+                      f"--id {sid[:8]}`."]
+        self.query_one("#score-files", Markdown).update("\n".join(lines))
+
+    @on(Button.Pressed, "#score-home")
+    async def action_home(self) -> None:
+        if self.review is None:  # the review writes into the record: let it finish first
+            self.notify("Finishing the review first...", timeout=3)
+            await self.workers.wait_for_complete()
+        self.post_message(GoHome())
+
+    @on(Button.Pressed, "#score-quit")
+    def _quit(self) -> None:
+        self.app.exit()
