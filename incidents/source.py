@@ -440,7 +440,7 @@ def diagnostics_from_validation(exc: ValidationError, doc: Document,
     """
     out: list[Diagnostic] = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        loc = _document_loc(err["loc"], doc.data)
         path = prefix + loc
         dotted = ".".join(str(p) for p in path) or "(top level)"
         if err["type"] == "extra_forbidden":
@@ -458,6 +458,26 @@ def diagnostics_from_validation(exc: ValidationError, doc: Document,
     return out
 
 
+def _document_loc(loc: tuple[str | int, ...], data: object) -> tuple[str | int, ...]:
+    """The error location as keys of the document, without pydantic's union member tags.
+
+    pydantic inserts the member type name ("function-after[...]", "str") into union
+    locations. A part that is a key of the document at that point is always kept (a user may
+    well write a key "str" or "0["), so only parts the document does not have are tags.
+    """
+    kept: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            kept.append(part)
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            kept.append(part)
+            data = data[part]
+        elif not _is_union_tag(part):
+            kept.append(part)
+            data = None
+    return tuple(kept)
+
+
 def _is_union_tag(part: str | int) -> bool:
-    # pydantic inserts the member type name ("function-after[...]", "str") into union locations.
     return isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "dict"})

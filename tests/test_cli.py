@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import typer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
@@ -337,6 +337,8 @@ _yamlish = st.lists(st.sampled_from(_FRAGMENTS), max_size=40).map("".join)
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.one_of(st.binary(max_size=200), st.text(max_size=200), _yamlish))
+@example(content="0[:")          # a key that looks like a pydantic union tag
+@example(content="str: 1\n")
 def test_lint_never_crashes_on_random_input(capsys, tmp_path, content: str | bytes) -> None:
     path = tmp_path / "fuzz.yaml"
     if isinstance(content, str):
