@@ -105,10 +105,14 @@ def poisson_cdf(k: int, mean: float) -> float:
     return sum(math.exp(-mean) * mean ** i / math.factorial(i) for i in range(k + 1))
 
 
-@pytest.mark.parametrize("level,lead_hours", [(3, 4.0), (6, 8.0)])
-def test_base_stock_fill_rate(level: int, lead_hours: float) -> None:
+@pytest.mark.parametrize("level,lead_hours,start", [(3, 4.0, 1.0), (6, 8.0, 1.0),
+                                                    (6, 8.0, 0.0), (4, 6.0, 3.0)])
+def test_base_stock_fill_rate(level: int, lead_hours: float, start: float) -> None:
     """Poisson demand d, fixed lead time L, base stock S with backorders: an arriving demand
-    finds stock iff fewer than S units are on order, so fill rate = P(Poisson(dL) <= S-1)."""
+    finds stock iff fewer than S units are on order, so fill rate = P(Poisson(dL) <= S-1).
+
+    The start (as a multiple of the level) does not matter after the warm-up: an empty shelf
+    orders up to the level at once, a full one drifts down to it."""
     demand_per_hour = 0.6
     text = textwrap.dedent(f"""
         name: base-stock
@@ -121,7 +125,7 @@ def test_base_stock_fill_rate(level: int, lead_hours: float) -> None:
           bench: {{roles: [fitter], headcount: 50}}
         parts:
           P1:
-            initial: {level}
+            initial: {int(start * level)}
             policy: {{type: base_stock, level: {level}}}
             lead_time: {lead_hours}h
         messages: {{role: null}}

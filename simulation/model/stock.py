@@ -57,6 +57,8 @@ class Stock:
         self.transfer_cost = 0.0
         self._out_since: float | None = 0.0 if self.on_hand == 0 else None
         self.out_minutes = 0.0
+        if spec.lead_time is not None:
+            self._reorder(0)  # continuous review starts at time 0: a low start orders at once
 
     @property
     def position(self) -> int:
@@ -84,8 +86,8 @@ class Stock:
         policy = self.spec.policy
         if policy.type == "none":
             return
-        if policy.type == "base_stock":
-            self._order(taken)
+        if policy.type == "base_stock":  # up to the level: one for each taken, once there
+            self._order(policy.level - self.position)  # type: ignore[operator]
         elif policy.type == "sS":
             if self.position <= policy.s:  # type: ignore[operator]
                 self._order(policy.S - self.position)  # type: ignore[operator]

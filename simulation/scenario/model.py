@@ -331,7 +331,8 @@ class PoolSpec(_Strict):
 
 class ReorderPolicy(_Strict):
     """(s,S): order up to S when the position falls to s or below; (s,Q): order Q; base
-    stock: order one for each one taken, keeping the position at `level`."""
+    stock: order up to `level` whenever the position is below it. All are reviewed at the
+    start and whenever units are taken or lost."""
 
     type: Literal["sS", "sQ", "base_stock", "none"]
     s: int | None = Field(default=None, ge=0, le=MAX_UNITS)
