@@ -25,7 +25,8 @@ from typer.core import TyperArgument, TyperOption
 from typer.testing import CliRunner
 
 from playbooks.loader import load_playbook
-from tui.cli import app, main
+from tui.cli import app
+from tests.cli_helpers import run_cli
 from tests.conftest import base_playbook, bundled_playbooks, line_of, mutate
 
 BASE = base_playbook()
@@ -33,17 +34,7 @@ LOCATED = re.compile(
     r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): (?P<msg>.+)$")
 
 
-def run(capsys, *argv: str | Path) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of `muster ARGV`; fails on any traceback."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out and "Traceback" not in err, out + err
-    return code, out, err
+run = run_cli
 
 
 def located(text: str) -> list[tuple[str, int, int, str, str]]:

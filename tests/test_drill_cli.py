@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from pathlib import Path
 
 import pytest
 
-from tui.cli import main
+from tests.cli_helpers import run_cli
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    code = info.value.code
-    return (code if isinstance(code, int) else 0), out, err
+run = run_cli
 
 
 def test_list_shows_the_bundled_drills(capsys) -> None:

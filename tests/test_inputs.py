@@ -22,8 +22,8 @@ from simulation.errors import SimulationError
 from simulation.scenario.loader import load_scenario, scenario_from_text
 from simulation.scenario.model import (MAX_HEADCOUNT, MAX_PEAK_ARRIVALS, MAX_RATE_PER_HOUR,
                                        MAX_RUN_DAYS, MAX_SURGE_FACTOR, MAX_UNITS)
+from tests.cli_helpers import run_cli
 from tests.conftest import base_playbook, line_of, mutate
-from tui.cli import main
 
 LOCATED = re.compile(r"^.+:\d+:\d+: (error|warning): .+$")
 
@@ -82,17 +82,7 @@ FULL = textwrap.dedent("""\
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of `muster ARGV`; fails on any traceback."""
-    capsys.readouterr()
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err, out + err
-    return code, out, err
+cli = run_cli
 
 
 def position(text: str, needle: str, target: str | None = None) -> tuple[int, int]:

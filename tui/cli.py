@@ -21,6 +21,7 @@ from tui.groups import DrillGroup, MusterGroup
 from tui.home import home
 from tui.report_cmd import drills_app, report
 from tui.simulate_cmd import simulate
+from tui.size_cmd import size
 from tui.playbook_cmd import playbook_app
 
 __all__ = ["app", "main"]
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 app.add_typer(playbook_app, name="playbook", cls=MusterGroup)
 app.command("simulate")(simulate)
+app.command("size")(size)
 app.command("calibrate")(calibrate)
 app.add_typer(drill_app, name="drill", cls=DrillGroup)
 app.command("report")(report)
@@ -62,10 +64,21 @@ def root(
     ctx: typer.Context,
     show_version: bool = typer.Option(False, "--version", callback=_show_version,
                                       is_eager=True, help="Print the version and exit."),
+    plain: bool = typer.Option(False, "--plain/--no-plain", help="Print the overview "
+                               "instead of opening the app (also when standard output is not "
+                               "a terminal)."),
 ) -> None:
-    """Rehearse, size and run the emergency response of a service organisation."""
+    """Rehearse, size and run the emergency response of a service organisation.
+
+    With no command, `muster` opens the app in a terminal; scripts and CI (standard output
+    not a terminal), or `--plain`, get the printed overview instead.
+    """
     if ctx.invoked_subcommand is None:
-        home(Console())
+        if plain or not sys.stdout.isatty():
+            home(Console())
+            return
+        from tui.app import run_app  # Textual only when the app opens
+        run_app()
 
 
 def main(argv: list[str] | None = None) -> None:

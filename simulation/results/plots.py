@@ -44,7 +44,8 @@ from simulation.results.metrics import TIERS
 from simulation.scenario.model import Demand, Surge
 
 __all__ = ["CJK_FONTS", "PLOT_NAMES", "PlotWarning", "REFERENCE_ATTAINMENT", "cjk_font", "draw",
-           "font_families", "make_plots", "missing_glyphs", "plot_style", "surge_spans"]
+           "figure_texts", "font_families", "make_plots", "missing_glyphs", "plot_style",
+           "save_figure", "surge_spans"]
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
              "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "SimHei",
@@ -222,7 +223,7 @@ def plot_style() -> Iterator[None]:
         fm_log.setLevel(level)
 
 
-def _save(fig: Figure, out: Path, stem: str) -> list[Path]:
+def save_figure(fig: Figure, out: Path, stem: str) -> list[Path]:
     """STEM.png and STEM.svg (text as text, no date: the same run gives the same file)."""
     png, svg = out / f"{stem}.png", out / f"{stem}.svg"
     fig.savefig(png, dpi=DPI, bbox_inches="tight")
@@ -230,7 +231,7 @@ def _save(fig: Figure, out: Path, stem: str) -> list[Path]:
     return [png, svg]
 
 
-def _texts(fig: Figure) -> list[str]:
+def figure_texts(fig: Figure) -> list[str]:
     """Every text drawn on the figure (titles, labels, ticks, legends, annotations)."""
     return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
 
@@ -577,8 +578,8 @@ def draw(out_dir: Path, figures: list[tuple[str, Callable[[], Figure | None]]], 
         for stem, build in figures:
             fig = build()
             if fig is not None:
-                written += _save(fig, out_dir, stem)
-                texts += _texts(fig)  # after saving: tick labels exist once drawn
+                written += save_figure(fig, out_dir, stem)
+                texts += figure_texts(fig)  # after saving: tick labels exist once drawn
         missing = missing_glyphs(texts, list(matplotlib.rcParams["font.family"]))
     line = _glyph_warning(missing, texts)
     if line is not None:
