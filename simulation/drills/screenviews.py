@@ -17,7 +17,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from incidents.store import EventStore
@@ -25,9 +24,10 @@ from playbooks.loader import check_file, library_files
 from simulation.drills.actions import PriorityRule
 from simulation.drills.record import STREAM_KIND
 from simulation.drills.session import DrillSession
-from simulation.drills.views import SORT_KEYS, TIER_NAMES, CaseRow, case_row, changed_cases
+from simulation.drills.views import (SORT_KEYS, TIER_NAMES, CaseRow, board_sort_key, case_row,
+                                     changed_cases)
 
-__all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel", "board_sort_key",
+__all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel",
            "countdown", "duration_text", "sim_time", "sim_time_at", "elapsed_text",
            "level_label", "filter_options", "InjectRow", "inject_feed", "oldest_unacknowledged",
            "level_choices", "unlock_choices", "sku_choices", "obligation_choices",
@@ -49,17 +49,6 @@ Choice = tuple[str, Hashable]
 
 
 # -- the board -------------------------------------------------------------------------------
-
-def board_sort_key(row: CaseRow, key: str) -> Any:
-    """The order of views.board for a sort column (ties broken by case number)."""
-    if key == "deadline":
-        return (row.deadline is None, row.deadline or 0.0, row.case)
-    if key == "tier":
-        return (TIER_NAMES.index(row.tier), row.case)
-    if key == "level":
-        return (-len(row.level), row.level, row.case)
-    return (getattr(row, key), row.case)
-
 
 def _matches(row: CaseRow, tier: str | None, kind: str | None, state: str | None,
              needle: str) -> bool:

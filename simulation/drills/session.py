@@ -313,7 +313,8 @@ class DrillSession:
             what = f"{a.tier.value} cases"
         else:
             if a.case_kind not in world.kinds:
-                return False, f"unknown kind {a.case_kind!r}{suggest(a.case_kind or '', world.kinds)}"
+                hint = suggest(a.case_kind or "", world.kinds)
+                return False, f"unknown kind {a.case_kind!r}{hint}"
             team.give(team.kind_boost, world.kinds.index(a.case_kind), a.undo)
             what = f"{a.case_kind} cases"
         self._requeue_all()

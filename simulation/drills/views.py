@@ -21,7 +21,7 @@ from simulation.model.eventlog import KINDS
 
 __all__ = ["CaseRow", "PoolRow", "PartRow", "CommRow", "case_row", "open_cases", "board",
            "changed_cases", "resources", "communications", "timeline", "allowed_actions",
-           "chart", "clock", "TIER_NAMES", "SORT_KEYS"]
+           "chart", "clock", "board_sort_key", "TIER_NAMES", "SORT_KEYS"]
 
 TIER_NAMES = ("VIP", "tier1", "tier2")
 SORT_KEYS = ("deadline", "case", "tier", "kind", "state", "pool", "level")
@@ -111,7 +111,9 @@ def changed_cases(session: DrillSession) -> set[int]:
     return out
 
 
-def _sort_key(row: CaseRow, key: str) -> Any:
+def board_sort_key(row: CaseRow, key: str) -> Any:
+    """The board's order for a sort column: soonest deadline (none last), tier in order,
+    deepest escalation first, else the column; ties broken by case number."""
     if key == "deadline":
         return (row.deadline is None, row.deadline or 0.0, row.case)
     if key == "tier":
@@ -135,7 +137,7 @@ def board(session: DrillSession, *, tier: str | None = None, kind: str | None = 
         if needle and needle not in f"{row.case} {row.state} {row.pool} {row.kind}".lower():
             continue
         rows.append(row)
-    rows.sort(key=lambda r: _sort_key(r, sort if sort in SORT_KEYS else "deadline"))
+    rows.sort(key=lambda r: board_sort_key(r, sort if sort in SORT_KEYS else "deadline"))
     return rows[offset:offset + limit], len(rows)
 
 

@@ -283,7 +283,8 @@ class World(Work, Operation):
                      "windows": windows("stock", s)} for s, st in self.stock.items()}
         return Results(scenario=self.loaded, seed=self.seed, log=self.log, cases=self.table,
                        kinds=self.kinds, pools=pools, stock=stock, horizon=self.horizon,
-                       end=self.env.now, warmup=self.warmup, arrivals=len(self.case_kind) - self.complaints_opened,
+                       end=self.env.now, warmup=self.warmup,
+                       arrivals=len(self.case_kind) - self.complaints_opened,
                        open_at_end=self.open_count, policy=self.policy.name)
 
     # -- incidents ---------------------------------------------------------------------------

@@ -174,7 +174,8 @@ def _replay(scenario: Scenario, spec: Replay, doc: Document,
     `read_events` rather than `read_timestamps`: its warnings (a few unreadable rows skipped)
     become scenario warnings instead of disappearing.
     """
-    from simulation.scenario.history import arrival_minutes, read_events  # numpy only when replaying
+    # numpy only when replaying
+    from simulation.scenario.history import arrival_minutes, read_events
 
     where = ("demand", "replay", "file")
     file = Path(spec.file) if Path(spec.file).is_absolute() else base / spec.file
