@@ -13,13 +13,15 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulation.model.world import run
 from simulation.results.metrics import compute
 from simulation.scenario.loader import load_scenario, scenario_from_text
 from simulation.sizing.cache import CACHE_FILE
 from simulation.sizing.executors import DaskRunner, LocalPool, SerialRunner
-from simulation.sizing.search import Outcome
+from simulation.sizing.search import TASK_SECONDS, Outcome, _chunks
 from simulation.sizing.session import answer, plan_question
 from simulation.sizing.spec import parse_vary
 from simulation.sizing.variants import configure, with_scenario
@@ -270,3 +272,20 @@ def test_a_target_that_more_staff_does_not_help_forces_the_grid() -> None:
     assert outcome.mode == "grid"
     assert any("may not improve with more resources" in n for n in outcome.notes)
     assert level(outcome) == 12  # 12 servers wait 45% of the time, more servers less
+
+
+@given(st.integers(1, 400), st.integers(1, 16), st.floats(1e-4, 5.0))
+def test_a_look_is_split_evenly_over_the_workers(missing: int, workers: int,
+                                                 seconds: float) -> None:
+    """A look waits for its last task: every replication once, in order, in a multiple of
+    the workers (or one replication a task), sizes differing by at most one, none much longer
+    than a task should be unless the workers need it."""
+    items = list(range(100, 100 + missing))
+    chunks = _chunks(items, workers, seconds)
+    assert [i for c in chunks for i in c] == items
+    sizes = [len(c) for c in chunks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    assert len(chunks) % workers == 0 or max(sizes) == 1  # else: one a task is the best
+    per_task = max(1, math.ceil(TASK_SECONDS / seconds))
+    assert max(sizes) <= 2 * per_task or len(chunks) <= workers
+    assert _chunks(items, workers, None) == [[i] for i in items]

@@ -17,7 +17,8 @@ assuming it; a target that is not monotone in the resources forces it.
 Each configuration is decided by sequential looks (statistics.py). Replication i of every
 configuration uses seed `replication_seed(seed, i)`: common random numbers, so every
 configuration meets the same customers, and one seed gives one answer on any executor with
-any number of workers. Tasks batch replications to about half a second each.
+any number of workers. Tasks batch replications to about half a second each, split evenly
+over the workers (`_chunks`).
 """
 
 from __future__ import annotations
@@ -217,11 +218,7 @@ class _Engine:
         if not missing:
             self._judge(ev)
             return
-        per_task = 1 if self.seconds_per_rep is None else \
-            max(1, math.ceil(TASK_SECONDS / max(self.seconds_per_rep, 1e-6)))
-        per_task = min(per_task, max(1, math.ceil(len(missing) / self.runner.workers)))
-        for k in range(0, len(missing), per_task):
-            chunk = missing[k:k + per_task]
+        for chunk in _chunks(missing, self.runner.workers, self.seconds_per_rep):
             items = [(i, replication_seed(self.p.seed, i)) for i in chunk]
             self.task += 1
             self.runner.submit((ev.config.index, self.task), replicate_batch, self.shared,
@@ -286,6 +283,18 @@ class _Engine:
             self.start(ev)
         while self.active:
             self.pump()
+
+
+def _chunks(missing: list[int], workers: int, seconds_per_rep: float | None) -> list[list[int]]:
+    """Split a look's replications into tasks of about TASK_SECONDS, in a multiple of the
+    workers and as even as possible: a look waits for its last task, so 5 tasks of 2 on 2
+    workers would leave one idle for a whole task (4 tasks of 3, 3, 2, 2 finish together)."""
+    if seconds_per_rep is None:  # the first look: one replication a task, to measure them
+        return [[i] for i in missing]
+    per_task = max(1, math.ceil(TASK_SECONDS / max(seconds_per_rep, 1e-6)))
+    rounds = max(1, round(len(missing) / (workers * per_task)))
+    count = min(len(missing), rounds * workers)
+    return [part.tolist() for part in np.array_split(np.array(missing, dtype=int), count)]
 
 
 def _leq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
