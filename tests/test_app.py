@@ -528,6 +528,14 @@ async def test_the_score_screen_rates_the_drill_and_writes_the_report(
         assert ratings.row_count == len(score.review.score.tasks) > 0
         rating = str(ratings.get_cell("M1.1", "rating"))
         assert rating.startswith("P"), rating
+        tasks = score.review.score.tasks
+        detail = score.query_one("#rating-detail", Static)
+        assert tasks[0].title in str(detail.render())          # the first task in full
+        assert all(e.text in str(detail.render()) for e in tasks[0].evidence)
+        await pilot.press("down")                                # arrows browse the tasks
+        await pilot.pause()
+        assert tasks[1].title in str(detail.render())
+        assert all(e.text in str(detail.render()) for e in tasks[1].evidence)
         kpis = score.query_one("#kpis", DataTable)
         assert kpis.row_count == 14
         status = str(score.query_one("#score-status", Static).render())

@@ -31,6 +31,8 @@ from tui.messages import GoHome
 
 __all__ = ["ScoreScreen"]
 
+WHY_WIDTH = 48
+"""Characters of a rating's reason in the table; the detail below shows it all."""
 RATING_STYLE = {"P": "bold green", "S": "yellow", "M": "bold dark_orange", "U": "bold red"}
 
 
@@ -43,6 +45,8 @@ class ScoreScreen(Screen[None]):
     ScoreScreen #score-buttons { height: auto; align-horizontal: right; }
     ScoreScreen #score-buttons Button { margin-left: 1; }
     ScoreScreen #score-status { color: $text-muted; margin-bottom: 1; }
+    ScoreScreen #rating-detail { height: auto; margin-bottom: 1; padding: 0 1;
+                                 border-left: thick $accent; }
     """
 
     BINDINGS = [Binding("h", "home", "Home"), Binding("q", "app.quit", "Quit")]
@@ -74,6 +78,7 @@ class ScoreScreen(Screen[None]):
             yield Static("Rating the drill: replaying the same surge with the autopilot and "
                          "with no response...", id="score-status")
             yield DataTable(id="ratings", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="rating-detail")
             yield DataTable(id="kpis", cursor_type="row", zebra_stripes=True)
             yield Markdown("", id="score-files")
             with Horizontal(id="score-buttons"):
@@ -83,7 +88,7 @@ class ScoreScreen(Screen[None]):
 
     def on_mount(self) -> None:
         ratings = self.query_one("#ratings", DataTable)
-        for col in ("task", "objective", "role", "rating", "why", "evidence"):
+        for col in ("task", "role", "rating", "why"):
             ratings.add_column(col, key=col)
         kpis = self.query_one("#kpis", DataTable)
         for col in ("KPI", "your team", "autopilot", "no response", "team - autopilot",
@@ -122,13 +127,14 @@ class ScoreScreen(Screen[None]):
             ("Score ", "bold"), (f"{score.total:.1f} / 100", "bold cyan"),
             f"   parts out of 100: {parts}"))
         ratings = self.query_one("#ratings", DataTable)
-        objectives = self.session.drill.objectives
         for t in score.tasks:
-            title = objectives[t.objective].title if t.objective in objectives else t.objective
-            evidence = "; ".join(e.text for e in t.evidence[1:3] or t.evidence[:1])
-            ratings.add_row(t.title, title, t.role,
+            why = t.reason if len(t.reason) <= WHY_WIDTH else t.reason[:WHY_WIDTH - 1] + "…"
+            ratings.add_row(t.title, t.role,
                             Text(f"{t.rating} {RATING_WORDS[t.rating]}",
-                                 style=RATING_STYLE[t.rating]), t.reason, evidence, key=t.id)
+                                 style=RATING_STYLE[t.rating]), why, key=t.id)
+        if score.tasks:
+            self._detail(score.tasks[0].id)
+            ratings.focus()  # arrows browse the tasks, each with its evidence below
         kpis = self.query_one("#kpis", DataTable)
         auto, none = review.others["autopilot"].kpis, review.others["none"].kpis
         for key, (label, _) in KPI_LABELS.items():
@@ -147,6 +153,29 @@ class ScoreScreen(Screen[None]):
                       f"--id {sid[:8]}`; write the report again: `muster report {store} "
                       f"--id {sid[:8]}`."]
         self.query_one("#score-files", Markdown).update("\n".join(lines))
+
+    @on(DataTable.RowHighlighted, "#ratings")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._detail(event.row_key.value)
+
+    def _detail(self, task_id: str) -> None:
+        """The highlighted task in full: its objective, why it got its rating, and every
+        piece of evidence with its time (the table keeps one line a task)."""
+        if self.review is None:
+            return
+        task = next((t for t in self.review.score.tasks if t.id == task_id), None)
+        if task is None:
+            return
+        objectives = self.session.drill.objectives
+        title = objectives[task.objective].title if task.objective in objectives \
+            else task.objective
+        text = Text.assemble((task.title, "bold"), f"  ({title}; {task.role})\n",
+                             (f"{task.rating} {RATING_WORDS[task.rating]}",
+                              RATING_STYLE[task.rating]), f": {task.reason}")
+        for e in task.evidence:
+            text.append(f"\n  • {e.text}")
+        self.query_one("#rating-detail", Static).update(text)
 
     @on(Button.Pressed, "#score-home")
     async def action_home(self) -> None:
