@@ -21,7 +21,7 @@ from simulation.results.metrics import compute
 from simulation.scenario.loader import load_scenario, scenario_from_text
 from simulation.sizing.cache import CACHE_FILE
 from simulation.sizing.executors import DaskRunner, LocalPool, SerialRunner
-from simulation.sizing.search import TASK_SECONDS, Outcome, _chunks
+from simulation.sizing.search import COST_NAMES, TASK_SECONDS, Config, Evaluation, Outcome, _chunks
 from simulation.sizing.session import answer, plan_question
 from simulation.sizing.spec import parse_vary
 from simulation.sizing.variants import configure, with_scenario
@@ -189,15 +189,19 @@ def test_common_random_numbers_across_staffing_levels() -> None:
 
 
 def fingerprint(outcome: Outcome) -> list[tuple]:
-    return [(ev.config.key, ev.n, ev.verdict,
-             tuple(round(e.mean, 12) for e in ev.estimates.values() if e.mean is not None))
+    """Everything an evaluation reports, to the last bit (a sum taken in the order results
+    came back would differ in its last digits from one executor to another)."""
+    def exact(e) -> tuple:
+        return (e.n, e.mean, e.sd, e.half_width)
+    return [(ev.config.key, ev.n, ev.verdict, tuple(exact(e) for e in ev.estimates.values()),
+             exact(ev.cost_estimate()))
             for ev in outcome.evaluations.values() if ev.n]
 
 
 def test_one_seed_one_answer_on_every_executor_a_real_dask_cluster_included() -> None:
     """The serial runner, a 2-process local pool and a real Dask LocalCluster (started
     here, closed after) give identical evaluations: same configurations simulated, same
-    replication counts, same estimates to 12 digits."""
+    replication counts, the same estimates and costs to the last bit."""
     text = queue(60, 10.0, 12)
     args = (["delay <= 0.35"], ["queue.servers=8..20"])
     serial = solve(text, *args)
@@ -289,3 +293,17 @@ def test_a_look_is_split_evenly_over_the_workers(missing: int, workers: int,
     per_task = max(1, math.ceil(TASK_SECONDS / seconds))
     assert max(sizes) <= 2 * per_task or len(chunks) <= workers
     assert _chunks(items, workers, None) == [[i] for i in items]
+
+
+def test_costs_are_combined_in_replication_order_not_arrival_order() -> None:
+    """Workers return replications in any order; the cost estimate must not depend on it
+    (floating-point sums do: 1e16 + 1 - 1e16 + 1 is 1 one way and 0 the other)."""
+    costs = [1e16, 1.0, -1e16, 1.0, 3.0, 7.5]
+    config = Config(0, (1.0,), {"total": 0.0}, "x=1")
+    in_order, backwards = Evaluation(config), Evaluation(config)
+    for i in range(len(costs)):
+        in_order.values[i] = {COST_NAMES[0]: costs[i]}
+    for i in reversed(range(len(costs))):
+        backwards.values[i] = {COST_NAMES[0]: costs[i]}
+    a, b = in_order.cost_estimate(), backwards.cost_estimate()
+    assert (a.n, a.mean, a.sd, a.half_width) == (b.n, b.mean, b.sd, b.half_width)

@@ -110,8 +110,9 @@ class Evaluation:
         return len(self.values)
 
     def cost_estimate(self) -> Estimate:
-        totals = [sum(float(v.get(name) or 0.0) for name in COST_NAMES)
-                  for v in self.values.values()]
+        # in replication order, not the order they came back: the same sums to the last bit
+        totals = [sum(float(self.values[i].get(name) or 0.0) for name in COST_NAMES)
+                  for i in sorted(self.values)]
         return estimate(totals, 0.025)
 
 
