@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from simulation.results.plots import figure_texts, missing_glyphs, plot_style, save_figure
 from simulation.sizing.output import frontier
@@ -159,6 +160,7 @@ def _cost_plot(outcome: Outcome) -> Figure:
             ax.axvline(outcome.answer.config.cost["total"], color=VERDICT_COLOURS["meets"],
                        ls=":", label="answer")
         ax.set_xlabel("planned cost")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_ylabel(f"{t.metric}{' (' + unit.strip() + ')' if unit.strip() else ''}")
         ax.set_title(f"Cost against {t.metric}, each simulated configuration", fontsize=9)
         ax.legend(fontsize=7)
