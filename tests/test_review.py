@@ -65,6 +65,30 @@ def test_ratings_worked_out_by_hand(loaded) -> None:
     assert "acknowledged M7" in evidence and "20 min after the inject" in evidence
 
 
+@pytest.mark.parametrize("lower_first", [False, True])
+def test_a_level_already_declared_when_the_inject_comes_counts_at_once(loaded,
+                                                                        lower_first: bool
+                                                                        ) -> None:
+    """M5 (at 1 d) expects level III within 6 h. A team that declared III at 1 h and is
+    still at III when M5 comes did it: P, its evidence the standing declaration. One that
+    went back to IV before M5 did not (and never raises it again): U."""
+    session = DrillSession(loaded, 1)
+    session.advance(60)
+    assert session.act(DeclareLevel(level="III")).ok
+    if lower_first:
+        session.advance(120)
+        assert session.act(DeclareLevel(level="IV")).ok
+    session.advance(1440 + 60)
+    assert "M5" in session.fired
+    session.advance(1440 + 120)
+    task = _task(score(session), "M5.1")
+    if lower_first:
+        assert task.rating == "U"
+    else:
+        assert task.rating == "P", task
+        assert "before the inject" in " ".join(e.text for e in task.evidence)
+
+
 def test_the_score_is_the_weighted_mean_of_its_parts(loaded) -> None:
     session = DrillSession(loaded, 2)
     session.advance(60)

@@ -7,7 +7,8 @@ rules (docs/drills.md, "How a drill is rated"):
 
 - An inject's expected action (`expect`): the first decision that matches it (same kind and
   every argument the expectation names; a higher emergency level than the one expected
-  counts) taken after the inject fired. Within `within`: P. Later but within `allowance`
+  counts) taken after the inject fired; for a level, a declaration of it (or higher) still
+  in force when the inject fired counts as done at once. Within `within`: P. Later but within `allowance`
   (default half of `within`): S. Later still, before the drill ended: M. Never: U. A decision
   that costs money (an unlock, a parts order) taken while the response runs more than 25%
   over `scoring.cost_plan` is M whatever its timing (the side effect the plan forbids).
@@ -29,7 +30,7 @@ plan over the team's cost, or the part is left out). Every part and task shows i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from simulation.drills.session import DrillSession
@@ -161,6 +162,20 @@ def _matches(action: dict[str, Any], exp: Any, inject_id: str, levels: list[str]
     return True
 
 
+def _standing(taken: list[Any], exp: Any, at: float, levels: list[str]) -> Any:
+    """The declaration that already had the expected level (or a higher one) in force when
+    the inject came, or None: "raise to III" is done if the team is at III already."""
+    if exp.action != "declare_level" or exp.level is None or exp.level not in levels:
+        return None
+    before = [o for o in taken if o.action.get("kind") == "declare_level" and o.at < at - 1e-9]
+    if not before:
+        return None
+    last = before[-1]
+    level = last.action.get("level")
+    return last if level in levels and levels.index(level) >= levels.index(exp.level) \
+        else None
+
+
 def _minutes(m: float | None) -> str:
     if m is None:
         return "-"
@@ -186,17 +201,23 @@ def critical_tasks(session: DrillSession, *, over_plan_from: float | None = None
             due = fired.at + exp.within.wall_minutes
             allowance = (exp.allowance.wall_minutes if exp.allowance is not None
                          else exp.within.wall_minutes / 2)
-            hit = next((o for o in taken if o.at >= fired.at - 1e-9
-                        and _matches({**o.action, **(o.details or {})}, exp, inject.id,
-                                     levels)), None)
+            hit = _standing(taken, exp, fired.at, levels) or next(
+                (o for o in taken if o.at >= fired.at - 1e-9
+                 and _matches({**o.action, **(o.details or {})}, exp, inject.id, levels)),
+                None)
             tries = [o for o in session.outcomes if not o.ok and o.at >= fired.at
                      and o.action.get("kind") == exp.action]
             evidence = [Evidence(fired.at, f"{inject.id} ({inject.subject}) reached "
                                  f"{inject.to} at {_minutes(fired.at)}")]
             evidence += [Evidence(o.at, f"refused at {_minutes(o.at)}: {o.message}")
                          for o in tries[:3]]
-            rating = _rate(hit.at if hit else None, due, allowance)
-            if hit is not None:
+            rating = _rate(max(hit.at, fired.at) if hit else None, due, allowance)
+            if hit is not None and hit.at < fired.at - 1e-9:  # the level already stood
+                evidence.append(Evidence(hit.at, f"{hit.role}: {hit.message} at "
+                                         f"{_minutes(hit.at)}, before the inject, and still "
+                                         f"in force when it came"))
+                hit = replace(hit, at=fired.at)
+            elif hit is not None:
                 evidence.append(Evidence(hit.at, f"{hit.role}: {hit.message} at "
                                          f"{_minutes(hit.at)} ({hit.at - fired.at:.0f} min "
                                          f"after the inject; due within "
