@@ -85,7 +85,7 @@ def test_a_level_already_declared_when_the_inject_comes_counts_at_once(loaded,
     if lower_first:
         assert task.rating == "U"
     else:
-        assert task.rating == "P", task
+        assert task.rating == "P" and task.reason == "already in force when the inject came"
         assert "before the inject" in " ".join(e.text for e in task.evidence)
 
 

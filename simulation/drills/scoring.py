@@ -30,7 +30,7 @@ plan over the team's cost, or the part is left out). Every part and task shows i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from simulation.drills.session import DrillSession
@@ -216,7 +216,7 @@ def critical_tasks(session: DrillSession, *, over_plan_from: float | None = None
                 evidence.append(Evidence(hit.at, f"{hit.role}: {hit.message} at "
                                          f"{_minutes(hit.at)}, before the inject, and still "
                                          f"in force when it came"))
-                hit = replace(hit, at=fired.at)
+                reason = "already in force when the inject came"
             elif hit is not None:
                 evidence.append(Evidence(hit.at, f"{hit.role}: {hit.message} at "
                                          f"{_minutes(hit.at)} ({hit.at - fired.at:.0f} min "
