@@ -27,10 +27,10 @@ from simulation.errors import SimulationError
 from simulation.scenario.loader import DEFAULT_SCENARIO, LoadedScenario, load_scenario
 from simulation.sizing.executors import Runner, make_runner
 from simulation.sizing.measures import aliases, catalogue
-from simulation.sizing.output import show_hourly, show_outcome, show_theory
 from simulation.sizing.session import (answer, hourly, plan_question, theory, write_hourly,
                                        write_outputs)
 from simulation.sizing.spec import vary_paths
+from tui.size_view import show_hourly, show_outcome, show_theory
 
 __all__ = ["size", "list_metrics"]
 

@@ -1,5 +1,5 @@
-"""What a planner reads: the answer, the frontier table, the formulas beside it, and the
-hourly plan, on the terminal (rich), as JSON and as CSV.
+"""What a planner reads: the answer, the frontier, the formulas beside it, and the hourly
+plan, as lines, JSON and CSV (the terminal tables are tui/size_view.py's).
 
 Intervals are the ones the verdicts were decided on (statistics.py): simultaneous over the
 targets and looks at the stated confidence, so wider than a one-off 95% interval.
@@ -13,23 +13,20 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from rich.console import Console
-from rich.table import Table
-
 from simulation.sizing.search import Evaluation, Outcome
 from simulation.sizing.spec import Target
 from simulation.sizing.statistics import Estimate
 from simulation.sizing.theory import TheoryRow
 
-__all__ = ["closest", "answer_lines", "show_outcome", "outcome_json", "write_frontier_csv",
-           "show_theory", "theory_json", "show_hourly", "hourly_json", "write_hourly_csv",
-           "write_shifts_csv", "write_json", "frontier", "MARK"]
+__all__ = ["closest", "answer_lines", "outcome_json", "write_frontier_csv", "theory_json",
+           "hourly_json", "write_hourly_csv", "write_shifts_csv", "write_json", "frontier",
+           "interval_text", "held_counts", "e_verdict", "MARK"]
 
 MARK = {"meets": "meets", "fails": "FAILS", "too close to call": "too close",
         "undecided": "undecided"}
 
 
-def _interval(est: Estimate | None, target: Target) -> str:
+def interval_text(est: Estimate | None, target: Target) -> str:
     if est is None or est.mean is None:
         return "-"
     if est.half_width is None:
@@ -108,7 +105,7 @@ def answer_lines(outcome: Outcome) -> list[str]:
                          + " (wages, overtime, contractors, parts fitted, transfers)")
         for t in p.targets:
             verdict, why = ev.verdicts.get(t.metric, ("undecided", ""))
-            lines.append(f"  {t}: {_interval(ev.estimates.get(t.metric), t)} "
+            lines.append(f"  {t}: {interval_text(ev.estimates.get(t.metric), t)} "
                          f"over {ev.estimates[t.metric].n} replications: {verdict}")
         cheaper = [e for e in frontier(outcome, True)
                    if e.config.index < c.index and e.verdict == "too close to call"]
@@ -117,14 +114,14 @@ def answer_lines(outcome: Outcome) -> list[str]:
                           if e.verdicts.get(t.metric, ("",))[0] == "too close to call"), None)
             if worst is not None:
                 lines.append(f"  cheaper {e.config.label(p.knobs)} is too close to call on "
-                             f"{worst}: {_interval(e.estimates.get(worst.metric), worst)}")
+                             f"{worst}: {interval_text(e.estimates.get(worst.metric), worst)}")
         below = [e for e in frontier(outcome, True)
                  if e.config.index < c.index and e.verdict == "fails"]
         if below:
             top = max(below, key=lambda e: e.config.index)
             failing = [t for t in p.targets if e_verdict(top, t) == "fails"]
             lines.append(f"  next cheaper simulated: {top.config.label(p.knobs)} fails "
-                         + ", ".join(f"{t.metric} ({_interval(top.estimates.get(t.metric), t)})"
+                         + ", ".join(f"{t.metric} ({interval_text(top.estimates.get(t.metric), t)})"
                                      for t in failing))
     elif outcome.stopped:
         lines.append(f"No configuration is known yet to meet every target at {conf} "
@@ -133,7 +130,7 @@ def answer_lines(outcome: Outcome) -> list[str]:
         if near is not None:
             e, t = near
             lines.append(f"  closest so far: {e.config.label(p.knobs)}, {t.metric} "
-                         f"{_interval(e.estimates.get(t.metric), t)} ({e.verdict})")
+                         f"{interval_text(e.estimates.get(t.metric), t)} ({e.verdict})")
     else:
         lines.append(f"No configuration in the range meets every target at {conf} "
                      f"confidence.")
@@ -142,7 +139,7 @@ def answer_lines(outcome: Outcome) -> list[str]:
             e, t = near
             lines.append(f"  the target that fails: {t}; closest configuration "
                          f"{e.config.label(p.knobs)}: {t.metric} "
-                         f"{_interval(e.estimates.get(t.metric), t)} ({e.verdict})")
+                         f"{interval_text(e.estimates.get(t.metric), t)} ({e.verdict})")
     lines += [f"  note: {n}" for n in outcome.notes]
     lines.append(f"{outcome.mode}: {outcome.replications} replications "
                  f"({outcome.simulated} simulated now) of "
@@ -153,72 +150,6 @@ def answer_lines(outcome: Outcome) -> list[str]:
 
 def e_verdict(ev: Evaluation, t: Target) -> str:
     return ev.verdicts.get(t.metric, ("undecided", ""))[0]
-
-
-def show_outcome(outcome: Outcome, console: Console, limit: int = 40) -> None:
-    """The frontier table, then the answer."""
-    p = outcome.problem
-    rows = frontier(outcome)
-    table = Table(title=f"Configurations, cheapest first ({outcome.mode}; intervals: "
-                        f"simultaneous {p.confidence:.0%})", title_justify="left")
-    for k in p.knobs:
-        table.add_column(k.path.removeprefix("staffing.").removeprefix("parts."),
-                         justify="right")
-    table.add_column("planned cost", justify="right")
-    table.add_column("run cost", justify="right")
-    for t in p.targets:
-        table.add_column(f"{t.metric} {t.op} {t.show(t.threshold)}", justify="right")
-    table.add_column("reps", justify="right")
-    table.add_column("verdict")
-    one = len(p.knobs) == 1
-    if not one:  # several resources: the simulated ones (implied ones are in the CSV)
-        rows = [ev for ev in rows if ev.n]
-    shown = 0
-    k = 0
-    while k < len(rows) and shown < limit:
-        ev = rows[k]
-        run_end = k
-        if ev.implied:  # one resource: a run settled by the same implication, one row
-            while run_end + 1 < len(rows) and rows[run_end + 1].implied and \
-                    rows[run_end + 1].verdict == ev.verdict:
-                run_end += 1
-        table.add_row(*_cells(outcome, ev, rows[run_end] if run_end > k else None))
-        shown += 1
-        k = run_end + 1
-    console.print(table)
-    settled = frontier(outcome)
-    rest = len(rows) - k + (0 if one else len(settled) - len(rows))
-    if rest > 0:
-        console.print(f"({rest} more settled configurations, by simulation or by "
-                      f"monotonicity, in frontier.csv)")
-    for line in answer_lines(outcome):
-        console.print(line, markup=False, highlight=False)
-
-
-def _cells(outcome: Outcome, ev: Evaluation, last: Evaluation | None) -> list[str]:
-    """A frontier row; `last`: the end of a run of implied configurations shown as one."""
-    p = outcome.problem
-    sim = ev.cost_estimate()
-    if last is None:
-        cells = [k.show(v) for k, v in zip(p.knobs, ev.config.levels)]
-    else:
-        cells = [k.show(a) if a == b else f"{k.show(a)}..{k.show(b)}"
-                 for k, a, b in zip(p.knobs, ev.config.levels, last.config.levels)]
-    cost = f"{ev.config.cost['total']:,.0f}"
-    if last is not None and last.config.cost["total"] != ev.config.cost["total"]:
-        cost += f"..{last.config.cost['total']:,.0f}"
-    cells += [cost, f"{sim.mean:,.0f}" if sim.mean is not None else "-"]
-    for t in p.targets:
-        cells.append(f"{_interval(ev.estimates.get(t.metric), t)} "
-                     f"{MARK[e_verdict(ev, t)] if ev.n else ''}".strip())
-    cells.append(str(ev.n) if ev.n else "-")
-    verdict = MARK[ev.verdict] + (" (implied)" if ev.implied else "")
-    if ev.implied and ev.verdict == "too close to call":
-        verdict = "at best too close (implied)"
-    if ev is outcome.answer:
-        verdict = f"[bold green]{verdict}: ANSWER[/]"
-    cells.append(verdict)
-    return cells
 
 
 def _est_json(est: Estimate | None) -> dict[str, Any] | None:
@@ -308,28 +239,6 @@ def theory_json(pool: str, knob_path: str, target: Target, rows: list[TheoryRow]
                           if r.level is not None else None} for r in rows]}
 
 
-def show_theory(item: dict[str, Any], console: Console) -> None:
-    sim = item["simulated_answer"]
-    table = Table(title=f"Steady-state formulas beside the simulation: {item['vary']} for "
-                        f"{item['target']}", title_justify="left")
-    for col in ("formula", "hour", "servers on duty", "level", "vs simulated", "simulated "
-                "verdict at that level"):
-        table.add_column(col, justify="left" if col in ("formula", "hour") else "right")
-    for f in item["formulas"]:
-        level = f["level"]
-        diff = "-" if level is None or sim is None else f"{level - sim:+g}"
-        verdict = f["simulated_verdict_at_level"] or (
-            "outside the range" if level is not None else "-")
-        table.add_row(f["method"] + (f" ({f['note']})" if f["note"] else ""), f["when"],
-                      "-" if f["servers_on_duty"] is None else str(f["servers_on_duty"]),
-                      "none" if level is None else f"{level:g}", diff, verdict)
-    console.print(table)
-    console.print(f"simulated answer: {'none in the range' if sim is None else f'{sim:g}'}",
-                  markup=False)
-    if item["note"]:
-        console.print(f"note: {item['note']}", markup=False)
-
-
 # -- hourly plans ----------------------------------------------------------------------------
 
 def hourly_json(result: Any, loaded: Any) -> dict[str, Any]:
@@ -355,7 +264,7 @@ def hourly_json(result: Any, loaded: Any) -> dict[str, Any]:
     }
 
 
-def _held(verification: dict[str, Any], limit: float) -> tuple[int, int, int]:
+def held_counts(verification: dict[str, Any], limit: float) -> tuple[int, int, int]:
     """Steps with work, steps whose estimate is within the limit, steps whose whole
     interval is above it."""
     est, half = verification["estimate"], verification["half_width"]
@@ -363,49 +272,6 @@ def _held(verification: dict[str, Any], limit: float) -> tuple[int, int, int]:
     ok = sum(1 for k in have if est[k] <= limit + 1e-12)
     bad = sum(1 for k in have if half[k] == half[k] and est[k] - half[k] > limit)
     return len(have), ok, bad
-
-
-def show_hourly(data: dict[str, Any], console: Console, start: Any) -> None:
-    """A day-by-day summary of the plan, its verification, the proposal and the costs."""
-    from datetime import timedelta
-    step = data["step_minutes"]
-    per_day = max(1, int(round(1440 / step)))
-    table = Table(title=f"Hourly plan for {data['pool']} ({data['target']}): "
-                        f"{data['converged']}", title_justify="left")
-    for col in ("day", "work arriving", "current shifts (min-max)", "plan (min-max)",
-                "plan person-h", "proposal (min-max)", "target held in steps"):
-        table.add_column(col, justify="left" if col == "day" else "right")
-    plan, current, offered = data["plan"], data["current"], data["offered"]
-    proposal = data["proposal"].get("plan") or []
-    est = data["verification"]["estimate"]
-    for d in range(0, len(plan), per_day):
-        sl = slice(d, d + per_day)
-        day = (start + timedelta(minutes=d * step)).strftime("%m-%d %a")
-        e = [x for x in est[sl] if x == x]
-        held = sum(1 for x in e if x <= data["limit"] + 1e-12)
-        table.add_row(day, f"{sum(offered[sl]):.0f}",
-                      f"{min(current[sl]):.0f}-{max(current[sl]):.0f}",
-                      f"{min(plan[sl])}-{max(plan[sl])}", f"{sum(plan[sl]) * step / 60:.0f}",
-                      f"{min(proposal[sl])}-{max(proposal[sl])}" if proposal else "-",
-                      f"{held}/{len(e)}" if e else "-")
-    console.print(table)
-    n, ok, bad = _held(data["verification"], data["limit"])
-    console.print(f"verified on fresh seeds: the target held in {ok} of {n} steps with work "
-                  f"(point estimate); in {bad} the whole 95% interval is above it", markup=False)
-    if data.get("proposal_verification") is not None:
-        n2, ok2, bad2 = _held(data["proposal_verification"], data["limit"])
-        console.print(f"shift proposal, verified the same way: held in {ok2} of {n2} steps; "
-                      f"{bad2} clearly above", markup=False)
-    cost = data["cost"]
-    prop = data["proposal"]
-    console.print(f"cost of {data['pool']}: current shifts {cost['current_shifts']:,.0f}; "
-                  f"hourly plan {cost['hourly_plan']:,.0f}; shift proposal "
-                  f"{cost['shift_proposal']:,.0f} ({prop['person_hours']:,.0f} person-hours)",
-                  markup=False)
-    if prop.get("uncovered_steps"):
-        console.print(f"note: {prop['uncovered_steps']} steps need staff outside every shift "
-                      f"block ({prop['uncovered_person_hours']:,.0f} person-hours the "
-                      f"proposal leaves out)", markup=False)
 
 
 def write_hourly_csv(data: dict[str, Any], path: Path, start: Any) -> Path:
