@@ -1,0 +1,94 @@
+"""Shared helpers of the pilot tests: a wall clock the test moves, the app on a temporary
+store, and the way from home to a running drill."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from simulation.drills.catalog import DrillInfo, bundled_drills
+from tui.app import MusterApp, make_app
+from tui.screens import BriefingScreen, DrillScreen
+from tui.widgets import ActionLog
+
+__all__ = ["SIZE", "pilot_test", "ManualClock", "recall_only", "clock_fixture", "app_fixture",
+           "settle", "start", "jump", "log_text"]
+
+SIZE = (160, 48)
+
+
+def pilot_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async pilot test on its own event loop (no asyncio plugin needed); pytest
+    still sees the test's fixtures through functools.wraps."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))  # type: ignore[arg-type]
+
+    return run
+
+
+class ManualClock:
+    """The app's wall clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def recall_only() -> list[DrillInfo]:
+    drills = [d for d in bundled_drills() if d.name == "drill-recall"]
+    assert drills, "the bundled recall drill is missing"
+    return drills
+
+
+@pytest.fixture(name="clock")
+def clock_fixture() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture(name="app")
+def app_fixture(tmp_path: Path, clock: ManualClock) -> MusterApp:
+    return make_app(store=tmp_path / "records" / "drills.sqlite", out_dir=tmp_path / "out",
+                    drills=recall_only, clock=clock, tick=0.05, running=False)
+
+
+async def settle(pilot: Pilot[Any], ticks: int = 3) -> None:
+    """Let the drill clock's timer run a few times (it reads the manual clock)."""
+    for _ in range(ticks):
+        await pilot.pause(0.07)
+
+
+async def start(pilot: Pilot[Any]) -> DrillScreen:
+    """Home -> briefing -> drill with the defaults; the drill screen."""
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, BriefingScreen)
+    await pilot.press("enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, DrillScreen)
+    return screen
+
+
+async def jump(pilot: Pilot[Any], screen: DrillScreen) -> None:
+    """Press n and wait until the clock has landed on the inject."""
+    await pilot.press("n")
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if screen._jump_to is None:
+            return
+    raise AssertionError("the jump to the next inject never landed")
+
+
+def log_text(screen: DrillScreen) -> str:
+    return "\n".join(screen.query_one(ActionLog).entries)

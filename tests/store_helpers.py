@@ -1,0 +1,128 @@
+"""Shared helpers for the event-store tests: stores made by hand, digests, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from incidents.store import APPLICATION_ID, EventStore, StoreError
+
+__all__ = ["SPAWN", "SIDE_SUFFIXES", "V1_SCHEMA", "WHEN", "SCENARIO_TEXT", "digest",
+           "side_files", "refuse", "new_store", "make_v1", "raw_rows", "schema", "pragma"]
+
+SPAWN = multiprocessing.get_context("spawn")
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+# Schema version 1 exactly as the first Muster wrote it: tables only, no index on kinds, no
+# append-only triggers. Written out here, not taken from the module, so a change to the
+# module's copy cannot make this test agree with itself.
+V1_SCHEMA = (
+    """CREATE TABLE streams (
+        id      TEXT PRIMARY KEY NOT NULL,
+        kind    TEXT NOT NULL CHECK (length(kind) > 0),
+        created TEXT NOT NULL
+    )""",
+    """CREATE TABLE events (
+        stream_id  TEXT NOT NULL REFERENCES streams (id),
+        seq        INTEGER NOT NULL CHECK (seq >= 1),
+        kind       TEXT NOT NULL CHECK (length(kind) > 0),
+        sim_minute REAL,
+        wall       TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        PRIMARY KEY (stream_id, seq)
+    ) WITHOUT ROWID""",
+)
+
+WHEN = "2024-03-01T08:00:00.000000+00:00"
+SCENARIO_TEXT = "名称: 华东暴雨\n描述: 仓库进水，维修工单激增\nhorizon: 3d\n"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def side_files(path: Path) -> list[str]:
+    return [path.name + s for s in SIDE_SUFFIXES if path.with_name(path.name + s).exists()]
+
+
+def refuse(path: Path, *, create: bool = True) -> str:
+    """Open `path`, expect a one-line StoreError; the file must be exactly as it was."""
+    before = digest(path) if path.is_file() else None
+    with pytest.raises(StoreError) as info:
+        EventStore.open(path, create=create)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(f"{path}: error: "), message
+    assert (digest(path) if path.is_file() else None) == before
+    assert side_files(path) == []
+    return message
+
+
+def new_store(path: Path, events: int = 0, payload: str = "") -> str:
+    """A closed store with one drill stream of `events` actions after its header."""
+    with EventStore.open(path) as store:
+        sid = store.new_stream("drill", {"scenario": "flood"})
+        for i in range(events):
+            store.append(sid, "action", {"i": i, "note": payload}, sim_minute=float(i))
+    return sid
+
+
+def make_v1(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """A genuine schema-1 store with two streams; returns each stream's rows."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for statement in V1_SCHEMA:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    rows: dict[str, list[tuple[object, ...]]] = {}
+    for sid, kind, n in (("d1", "drill", 5), ("演练-2", "演练", 3)):
+        conn.execute("INSERT INTO streams VALUES (?, ?, ?)",
+                     (sid, kind, "2024-03-01T08:00:00.000000+00:00"))
+        rows[sid] = [(1, "header", None, "2024-03-01T08:00:00.000000+00:00",
+                      '{"scenario":"' + SCENARIO_TEXT.replace("\n", "\\n") + '"}')]
+        for seq in range(2, n + 2):
+            rows[sid].append((seq, "inject", seq * 1.5, f"2024-03-01T08:0{seq}:00.000000+00:00",
+                              f'{{"n":{seq},"说明":"第{seq}步"}}'))
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                         [(sid, *row) for row in rows[sid]])
+    conn.execute("COMMIT")
+    conn.close()
+    assert side_files(path) == []
+    return rows
+
+
+def raw_rows(path: Path, sid: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT seq, kind, sim_minute, wall, payload FROM events "
+                            "WHERE stream_id = ? ORDER BY seq", (sid,)).fetchall()
+    finally:
+        conn.close()
+
+
+def schema(path: Path) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(path)  # not mode=ro: a read-only last user leaves -wal/-shm
+    try:
+        return sorted((kind, name, " ".join(sql.split()))
+                      for kind, name, sql in conn.execute(
+                          "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
+    finally:
+        conn.close()
+
+
+def pragma(path: Path, name: str) -> object:
+    conn = sqlite3.connect(path)  # not mode=ro: a read-only last user leaves -wal/-shm
+    try:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
+
+
