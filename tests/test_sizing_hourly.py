@@ -16,7 +16,7 @@ import numpy as np
 
 from simulation.scenario.loader import QUEUE_POOL, load_scenario, scenario_from_text
 from simulation.sizing.executors import SerialRunner
-from simulation.sizing.hourly import round_to_blocks, shift_blocks
+from simulation.sizing.hourly import iterate, round_to_blocks, shift_blocks
 from simulation.sizing.session import hourly
 from simulation.sizing.variants import with_plan
 
@@ -112,6 +112,53 @@ def test_under_a_sinusoidal_rate_every_hour_keeps_its_delay_probability(tmp_path
                    iterations=1, verify_proposal=False, fixed=True)
     worst = float(np.nanmax(np.asarray(again.verification["estimate"])[2:]))
     assert worst > BAND[1], worst  # so the band would catch a flat plan
+
+
+def test_steps_clearly_over_the_target_get_one_more_person_per_round(tmp_path) -> None:
+    """No iteration, so the repair starts from the flat 9 servers: at the sine's peak (load
+    up to 9.6) the delay probability is far over 0.2, so those hours get up to three more
+    servers (one a round, judged on seeds of their own; the hour before one too, if it had
+    fewer), the quiet hours none, and the final
+    verification, on fresh seeds, finds fewer hours clearly over the target."""
+    loaded = load_scenario(sine_scenario(tmp_path))
+    flat = with_plan(loaded, "servers", 60, [9] * 48)
+    before = hourly(flat, "servers", "delay <= 0.2", SerialRunner(), reps=2, verify_reps=20,
+                    iterations=1, verify_proposal=False, fixed=True)
+    after = iterate(flat, before.goal, SerialRunner(), reps=2, verify_reps=20,
+                    max_iterations=0, verify_proposal=False)
+    plan = np.array(after.plan)
+    assert after.plans[0] == [9] * 48
+    assert "got one more person" in after.converged
+    assert plan.min() == 9 and 10 <= plan.max() <= 12  # one a round, three rounds at most
+    quiet = np.asarray(before.verification["estimate"]) < 0.1
+    quiet[:-1] &= quiet[1:]   # an hour before a busy one may take on the backlog it builds
+    assert quiet.sum() >= 10 and np.all(plan[quiet] == 9)  # nothing added where it was met
+
+    def clearly_over(result) -> int:
+        v = result.verification
+        return int(np.sum(np.asarray(v["estimate"]) - np.asarray(v["half_width"]) > 0.2))
+
+    assert clearly_over(after) < clearly_over(before), (clearly_over(after),
+                                                        clearly_over(before))
+
+
+def test_a_plan_that_only_moves_with_noise_has_settled(tmp_path) -> None:
+    """Ten times the sine's demand (up to 96 servers), fitted on 2 replications a step: the
+    estimate's noise moves a step by more than one person for ever, but the plan's
+    person-hours stop moving; three iterations under 2% end the loop with the step-wise
+    maximum of those plans, none of which it is below."""
+    path = sine_scenario(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("base_rate: 36/h", "base_rate: "
+                    "360/h").replace("headcount: 9", "headcount: 90"), encoding="utf-8")
+    result = hourly(load_scenario(path), "servers", "delay <= 0.2", SerialRunner(), reps=2,
+                    verify_reps=4, iterations=25, verify_proposal=False)
+    assert result.converged.startswith("settled within the noise"), result.converged
+    settled = next(i for i, p in enumerate(result.plans)
+                   if i >= 3 and p == [max(c) for c in zip(*result.plans[i - 3:i])])
+    for earlier in result.plans[settled - 3:settled]:
+        assert all(a >= b for a, b in zip(result.plans[settled], earlier))
+    totals = [sum(p) for p in result.plans[settled - 4:settled]]
+    assert all(abs(a - b) / b < 0.02 for a, b in zip(totals[1:], totals))
 
 
 def test_rounding_to_shift_blocks_covers_the_plan_with_the_fewest_hours() -> None:

@@ -25,9 +25,15 @@ asks for a small one. So a step whose change reverses direction (it overshot) mo
 then on only halfway, rounded up, from its plan to what the simulation asks for; the other
 steps keep the plain update. Should the plans still cycle, the step-wise maximum of the
 cycle is taken. The loop also ends once no step
-changes by more than one person (the larger of the two plans is kept): the last persons
-would only trade places with the noise of the estimate. The plan is then verified on fresh
-seeds: the
+changes by more than one person (the larger of the two plans is kept), or once the plan's
+person-hours have moved less than 2% three iterations running (the step-wise maximum of
+those plans is kept): the last persons would only trade places with the noise of the
+estimate. The algorithm keeps its formula's measure, which assumes exponential work served
+first come first served and sees the step's average, not the backlog an hour inherits at
+its start; so the plan is then checked by simulation on seeds of its own, and a step whose
+whole 95% interval lies above the target gets one more person, and so does the step before
+it if it had fewer (the backlog a step inherits builds there), up to three rounds. The
+plan is finally verified on fresh seeds: the
 target's measure for the work that started waiting in each step, with a 95% interval (a
 ratio estimator over replications). Waits that neither ended in service nor in giving up (a
 case moved on while its work waited) leave no trace in the log and are not counted.
@@ -63,11 +69,18 @@ from simulation.sizing.variants import hourly_schedule, pool_spec, week_minute, 
 
 __all__ = ["HourlyGoal", "HourlyPlan", "Block", "hourly_goal", "occupancy", "step_counts",
            "plan_batch", "iterate", "shift_blocks", "round_to_blocks", "mean_patience",
-           "VERIFY_OFFSET"]
+           "VERIFY_OFFSET", "REPAIR_OFFSET"]
 
 VERIFY_OFFSET = 1_000_000
 """Verification replications use seed indices from here: fresh customers, not the ones the
 plan was fitted to."""
+
+REPAIR_OFFSET = 2_000_000
+"""Seeds of the repair rounds: neither the fitting seeds nor the final verification's."""
+REPAIR_ROUNDS = 3
+SETTLE_RUN, SETTLE_SHARE = 3, 0.02
+"""The plan has settled when its person-hours move less than 2% three iterations running:
+what still changes is the noise of the estimate (10 replications a step)."""
 
 Kind = Literal["delay", "wait>", "abandonment"]
 
@@ -340,6 +353,7 @@ def iterate(base: LoadedScenario, goal: HourlyGoal, runner: Runner, *, step: flo
     records: list[dict[str, Any]] = []
     converged = f"not converged after {max_iterations} iterations (the last plan is used)"
     damped = ""
+    moved: list[float] = []
     swing = np.zeros(steps, dtype=bool)
     last = np.zeros(steps, dtype=int)
     if fixed:
@@ -376,9 +390,39 @@ def iterate(base: LoadedScenario, goal: HourlyGoal, runner: Runner, *, step: flo
             converged = (f"cycled between {len(cycle)} plans after {it} iterations: the "
                          f"step-wise maximum is used")
             break
+        moved.append(abs(sum(new) - sum(plan)) / max(sum(plan), 1))
+        if len(moved) >= SETTLE_RUN and max(moved[-SETTLE_RUN:]) < SETTLE_SHARE:
+            plans.append(new)
+            plan = [max(col) for col in zip(*plans[-SETTLE_RUN:])]
+            plans.append(plan)
+            converged = (f"settled within the noise of the estimate after {it} iterations "
+                         f"(person-hours moved less than {SETTLE_SHARE:.0%} {SETTLE_RUN} "
+                         f"times running): the step-wise maximum of the last "
+                         f"{SETTLE_RUN} plans" + damped)
+            break
         last = np.asarray(new) - np.asarray(plan)
         plan = new
         planned[0] += reps
+    if not plans:  # no iteration asked for: the current schedule is where repair starts
+        plans.append(plan)
+    repaired: list[int] = []
+    for r in range(0 if fixed else REPAIR_ROUNDS):
+        planned[0] += verify_reps
+        first = REPAIR_OFFSET + r * verify_reps
+        probe = _verify(goal, _gather(runner, shared, goal, step, steps, plan,
+                                      range(first, first + verify_reps), seed,
+                                      tick(f"checking, round {r + 1}")), steps)
+        above = np.flatnonzero(probe["estimate"] - probe["half_width"] > goal.limit)
+        if above.size == 0:
+            break
+        bump = set(above.tolist())  # and the step before, if it had fewer: the backlog
+        bump |= {k - 1 for k in above.tolist() if k > 0 and plan[k - 1] < plan[k]}  # builds there
+        plan = [c + 1 if k in bump else c for k, c in enumerate(plan)]
+        plans.append(plan)
+        repaired.append(int(above.size))
+    if repaired:
+        converged += (f"; then {sum(repaired)} step(s) clearly over the target on seeds of "
+                      f"their own got one more person ({len(repaired)} round(s))")
     planned[0] += verify_reps
     check = _gather(runner, shared, goal, step, steps, plan,
                     range(VERIFY_OFFSET, VERIFY_OFFSET + verify_reps), seed, tick("verifying"))
