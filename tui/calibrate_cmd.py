@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from simulation.calibration.scenario import calibrated_scenario, write_scenario
-from simulation.calibration.fit import POISSON_SIGMAS, Calibration, write_fragment
-from simulation.calibration.fit import calibrate as fit_log
 from simulation.errors import SimulationError
 from simulation.scenario.loader import load_scenario
+
+if TYPE_CHECKING:  # scipy comes with the fit, when `muster calibrate` runs
+    from simulation.calibration.fit import Calibration
 
 __all__ = ["calibrate"]
 
@@ -50,6 +51,10 @@ def calibrate(
     The scenario keeps the --base scenario's mix, staffing and parts.
     It starts on the log's busiest week and runs for 7 days: `muster simulate calibrated.yaml`.
     """
+    from simulation.calibration.fit import calibrate as fit_log
+    from simulation.calibration.fit import write_fragment
+    from simulation.calibration.scenario import calibrated_scenario, write_scenario
+
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -107,6 +112,8 @@ def _heat(cal: Calibration) -> Table:
 
 
 def _surges(cal: Calibration) -> Table:
+    from simulation.calibration.fit import POISSON_SIGMAS
+
     a = cal.arrivals
     t = Table(title=f"Surges (days above {a.threshold:.2f}x expected and "
                     f"{POISSON_SIGMAS:g} Poisson sd)",

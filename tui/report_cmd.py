@@ -18,7 +18,6 @@ from rich.table import Table
 
 from incidents.store import EventStore
 from simulation.drills.record import DEFAULT_STORE, open_record
-from simulation.drills.review import review_record
 from simulation.drills.scoring import RATING_WORDS
 from simulation.drills.training import cadence_warnings, training_record, trends
 from simulation.errors import SimulationError
@@ -50,6 +49,7 @@ def report(
                 raise SimulationError(f"{folder}: error: --out must be a folder; this is a "
                                       "file")
             with console.status("replaying the drill and its counterfactuals"):
+                from simulation.drills.review import review_record  # matplotlib: only here
                 review, paths = review_record(store, sid, folder,
                                               warn=lambda line: err.print(line, markup=False))
         finally:

@@ -25,12 +25,8 @@ from rich.table import Table
 from incidents.sla import Duration
 from simulation.errors import SimulationError
 from simulation.scenario.loader import DEFAULT_SCENARIO, LoadedScenario, load_scenario
-from simulation.sizing.executors import Runner, make_runner
-from simulation.sizing.measures import aliases, catalogue
-from simulation.sizing.session import (answer, hourly, plan_question, theory, write_hourly,
-                                       write_outputs)
-from simulation.sizing.spec import vary_paths
-from tui.size_view import show_hourly, show_outcome, show_theory
+# sizing/ (numpy, scipy, the model) is imported when `muster size` runs, not when any
+# other command starts
 
 __all__ = ["size", "list_metrics"]
 
@@ -107,6 +103,11 @@ def size(
 ) -> None:
     """Size staffing and stock: the cheapest configuration meeting every target with
     stated confidence, the frontier behind it, and the steady-state formulas beside it."""
+    from simulation.sizing.executors import Runner, make_runner
+    from simulation.sizing.session import (answer, hourly, plan_question, theory,
+                                           write_hourly, write_outputs)
+    from tui.size_view import show_hourly, show_outcome, show_theory
+
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     runner: Runner | None = None
@@ -235,6 +236,9 @@ def _check_folder(folder: Path) -> None:
 
 def list_metrics(loaded: LoadedScenario, console: Console) -> None:
     """Every metric a target can name and every path a vary can set, for this scenario."""
+    from simulation.sizing.measures import aliases, catalogue
+    from simulation.sizing.spec import vary_paths
+
     table = Table(title=f"Metrics a --target can name ({loaded.scenario.name})",
                   title_justify="left")
     table.add_column("metric", no_wrap=True)

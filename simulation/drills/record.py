@@ -26,7 +26,7 @@ from incidents.store import EventStore, StoreError
 from simulation.drills.actions import ACTION_TYPES
 from simulation.drills.session import DrillSession, log_digest
 from simulation.errors import SimulationError
-from simulation.results.report import muster_version
+from simulation.results.common import muster_version
 from simulation.scenario.loader import LoadedScenario, scenario_from_text
 
 __all__ = ["DEFAULT_STORE", "STREAM_KIND", "FORMAT", "DrillRecorder", "RecordedDrill",

@@ -8,10 +8,11 @@ rules (docs/drills.md, "How a drill is rated"):
 - An inject's expected action (`expect`): the first decision that matches it (same kind and
   every argument the expectation names; a higher emergency level than the one expected
   counts) taken after the inject fired; for a level, a declaration of it (or higher) still
-  in force when the inject fired counts as done at once. Within `within`: P. Later but within `allowance`
-  (default half of `within`): S. Later still, before the drill ended: M. Never: U. A decision
-  that costs money (an unlock, a parts order) taken while the response runs more than 25%
-  over `scoring.cost_plan` is M whatever its timing (the side effect the plan forbids).
+  in force when the inject fired counts as done at once. Within `within`: P. Later but
+  within `allowance` (default half of `within`): S. Later still, before the drill ended: M.
+  Never: U. A decision that costs money (an unlock, a parts order) taken while the response
+  runs more than 25% over `scoring.cost_plan` is M whatever its timing (the side effect the
+  plan forbids).
 - An emergency level, from the playbook: due `scoring.level_within` after its entry
   condition first held (the minute the autopilot, evaluating the same signals in the shadow,
   would have declared it); rated by the same P/S/M/U rule with `level_allowance`. A level

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from simulation.model.world import Results
 
 __all__ = ["TIERS", "STOCK_POINTS", "LogView", "stats", "share", "case_mask", "playbooks",
-           "level_order"]
+           "level_order", "muster_version"]
 
 TIERS = ("VIP", "tier1", "tier2")
 """Tier names in the order of the case table's tier index."""
@@ -79,3 +80,11 @@ def case_mask(case: np.ndarray, counted: np.ndarray) -> np.ndarray:
     out = np.zeros(case.shape, dtype=bool)
     out[ok] = counted[case[ok]]
     return out
+
+
+def muster_version() -> str:
+    """The installed Muster's version, written into every report and drill record."""
+    try:
+        return version("muster")
+    except PackageNotFoundError:
+        return "0+unknown"

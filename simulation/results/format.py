@@ -11,7 +11,11 @@ import math
 from typing import Any
 
 __all__ = ["mean_of", "half_of", "pct", "minutes", "dur", "num", "scaled", "clean", "table",
-           "signed_pct", "signed_dur", "signed_num"]
+           "signed_pct", "signed_dur", "signed_num", "COST_LABELS"]
+
+COST_LABELS = {"wages": "wages", "contractors": "contractors", "overtime": "overtime",
+               "parts": "parts", "transfers": "parts transfers", "sla_penalties": "SLA penalties"}
+"""The cost parts as the report's table and the costs plot name them."""
 
 
 def mean_of(stat: Any) -> float | None:

@@ -40,6 +40,7 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from simulation.model.arrivals import _offset, rate_at, surge_factor
 from simulation.scenario.loader import LoadedScenario
+from simulation.results.format import COST_LABELS
 from simulation.results.metrics import TIERS
 from simulation.scenario.model import Demand, Surge
 
@@ -483,10 +484,6 @@ def _stock(loaded: LoadedScenario, summary: dict[str, Any]) -> Figure | None:
     fig.suptitle("Stock level per SKU over time (replication 1)", fontsize=11)
     fig.legend(handles, labels, loc="outside lower center", fontsize=8, ncols=2)
     return fig
-
-
-COST_LABELS = {"wages": "wages", "contractors": "contractors", "overtime": "overtime",
-               "parts": "parts", "transfers": "parts transfers", "sla_penalties": "SLA penalties"}
 
 
 def _costs(summary: dict[str, Any]) -> Figure | None:

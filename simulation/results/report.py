@@ -11,14 +11,12 @@ Chinese and must come through as written.
 from __future__ import annotations
 
 import json
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
 from simulation.model.world import Results
-from simulation.results.common import TIERS
+from simulation.results.common import TIERS, muster_version
 from simulation.results.format import clean, dur, mean_of, minutes, num, pct, table
-from simulation.results.plots import make_plots
 from simulation.results.sections import comparison_section, operations_section
 from simulation.scenario.loader import LoadedScenario
 
@@ -38,13 +36,6 @@ Comparison = tuple[dict[str, Any], dict[str, Any], str, str]
 MILESTONE_WORDS = {"acknowledge": "acknowledgement", "initial_plan": "initial plan",
                    "resolve": "resolution", "investigation_start": "investigation start",
                    "answer": "answer"}
-
-
-def muster_version() -> str:
-    try:
-        return version("muster")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 # -- sections --------------------------------------------------------------------------------
@@ -265,6 +256,8 @@ def write_report(out_dir: Path, loaded: LoadedScenario, summary: dict[str, Any],
                        encoding="utf-8")
     events = out_dir / "events.csv.gz"
     first_results.log.write_csv(events)
+    from simulation.results.plots import make_plots  # matplotlib when a report is written
+
     plots = make_plots(out_dir, loaded, summary, warn=warn)
     for stale in set(PLOT_FILES) - {p.name for p in plots}:
         (out_dir / stale).unlink(missing_ok=True)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from simulation.results.common import TIERS
-from simulation.results.plots import COST_LABELS
-from simulation.results.format import (dur, mean_of, minutes, num, pct, scaled, signed_dur,
-                                       signed_num, signed_pct, table)
+from simulation.results.format import (COST_LABELS, dur, mean_of, minutes, num, pct, scaled,
+                                       signed_dur, signed_num, signed_pct, table)
 from simulation.scenario.loader import LoadedScenario
 
 __all__ = ["waiting_section", "operations_section", "comparison_section", "kpis",
