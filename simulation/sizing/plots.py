@@ -220,8 +220,9 @@ def hourly_plot(out: Path, data: dict[str, Any], start_label: str,
         lines = top.get_legend_handles_labels()
         more = twin.get_legend_handles_labels()
         top.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper right")
-        top.set_title(f"{data['pool']}: hourly staffing for {data['target']} "
-                      f"({data['converged']})", fontsize=9)
+        status = data["converged"].split(" (")[0].split(";")[0].split(":")[0]  # the gist
+        top.set_title(f"{data['pool']}: hourly staffing for {data['target']} ({status})",
+                      fontsize=9)
         v = data["verification"]
         est = np.asarray(v["estimate"], dtype=float)
         half = np.nan_to_num(np.asarray(v["half_width"], dtype=float))
