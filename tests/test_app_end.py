@@ -84,6 +84,7 @@ async def test_the_score_screen_rates_the_drill_and_writes_the_report(
         assert kpis.row_count == 14
         status = str(score.query_one("#score-status", Static).render())
         assert f"{score.review.score.total:.1f} / 100" in status
+        assert "ended early: 7 timed injects not reached" in status  # only M1 came
         sid = screen.recorder.stream_id  # type: ignore[union-attr]
         report = tmp_path / "out" / "drills" / sid[:8] / "after-action.md"
         assert report.is_file() and "召回" in report.read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ import pytest
 
 from incidents.store import EventStore
 from simulation.drills.actions import Acknowledge, DeclareLevel, Note, Send
+from simulation.drills.aar import write
 from simulation.drills.catalog import bundled_drills
 from simulation.drills.counterfactual import counterfactual, counterfactuals, worth
 from simulation.drills.record import start_record
@@ -87,6 +88,25 @@ def test_a_level_already_declared_when_the_inject_comes_counts_at_once(loaded,
     else:
         assert task.rating == "P" and task.reason == "already in force when the inject came"
         assert "before the inject" in " ".join(e.text for e in task.evidence)
+
+
+def test_a_drill_ended_early_says_which_injects_its_score_never_asked(loaded,
+                                                                      tmp_path: Path) -> None:
+    """Ended after M1 (at 30 min): M2..M8 never came, so their tasks were never asked; the
+    score says so, and so does the report. Played to its end, nothing is left out."""
+    early = DrillSession(loaded, 1)
+    early.advance(60)
+    result = score(early)
+    timed = [i.id for i in loaded.scenario.drill.injects]
+    assert result.unplayed == tuple(i for i in timed if i != "M1") and len(timed) == 8
+    assert "7 timed injects not reached (M2, M3" in result.coverage()
+    review = review_session(early)
+    paths = write(tmp_path, early, review.score, review.others, {"id": "x"}, [])
+    report = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+    assert "the drill ended early: 7 timed injects not reached" in report
+    full = DrillSession(loaded, 1)
+    full.advance(full.end)
+    assert score(full).unplayed == () and score(full).coverage() == ""
 
 
 def test_the_score_is_the_weighted_mean_of_its_parts(loaded) -> None:

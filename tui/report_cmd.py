@@ -65,6 +65,8 @@ def report(
         if t.source != "service":
             table.add_row(t.title, t.role, f"{t.rating} ({RATING_WORDS[t.rating]})", t.reason)
     console.print(table)
+    if result.coverage():
+        console.print(f"note: the drill {result.coverage()}", markup=False)
     for path in paths:
         console.print(f"wrote {path}", markup=False)
 

@@ -194,6 +194,8 @@ def build(session: DrillSession, result: Score, others: dict[str, Counterfactual
     weights = ", ".join(f"{k} {w:g}" for k, w in result.weights.items())
     doc.add("p", f"Score: {result.total:.1f} / 100 (parts out of 100: {parts}; weights: "
                  f"{weights}). How each part and rating is worked out: docs/drills.md.")
+    if result.coverage():
+        doc.add("p", f"Note: the drill {result.coverage()}.")
     doc.add("h2", "Objectives and critical tasks")
     groups: dict[str, list[Task]] = {}
     for t in result.tasks:

@@ -51,7 +51,8 @@ def save_score(store: EventStore, stream_id: str, result: Score) -> None:
     """Append the score to the record (once per review; the latest counts)."""
     store.append(stream_id, "score", {
         "total": result.total, "parts": result.parts, "weights": result.weights,
-        "ratings": {t.id: t.rating for t in result.tasks}, "kpis": result.kpis},
+        "ratings": {t.id: t.rating for t in result.tasks}, "kpis": result.kpis,
+        "unplayed": list(result.unplayed)},
         sim_minute=None)
 
 

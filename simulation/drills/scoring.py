@@ -80,6 +80,17 @@ class Score:
     weights: dict[str, float]
     tasks: list[Task] = field(default_factory=list)
     kpis: dict[str, float | None] = field(default_factory=dict)
+    unplayed: tuple[str, ...] = ()
+    """Timed injects the drill never reached (it ended before their minute): their tasks
+    were never asked, so the score rates only what was played."""
+
+    def coverage(self) -> str:
+        """"" for a drill that reached every timed inject; else what the score leaves out."""
+        if not self.unplayed:
+            return ""
+        n = len(self.unplayed)
+        return (f"ended early: {n} timed inject{'s' if n != 1 else ''} not reached "
+                f"({', '.join(self.unplayed)}); the score rates only what was played")
 
 
 KPI_LABELS: dict[str, tuple[str, str]] = {
@@ -349,4 +360,6 @@ def score(session: DrillSession, *, baseline_cost: float | None = None) -> Score
     used = {k: w for k, w in weights.items() if parts[k] is not None and w > 0}
     total = (sum(parts[k] * w for k, w in used.items()) / sum(used.values())  # type: ignore
              if used else 0.0)
-    return Score(round(total, 1), parts, weights, tasks, values)
+    unplayed = tuple(i.id for i in session.drill.injects
+                     if i.at is not None and i.id not in session.fired)
+    return Score(round(total, 1), parts, weights, tasks, values, unplayed)

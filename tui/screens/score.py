@@ -123,9 +123,11 @@ class ScoreScreen(Screen[None]):
         score = review.score
         parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"
                           for k, v in score.parts.items())
-        self.query_one("#score-status", Static).update(Text.assemble(
-            ("Score ", "bold"), (f"{score.total:.1f} / 100", "bold cyan"),
-            f"   parts out of 100: {parts}"))
+        status = Text.assemble(("Score ", "bold"), (f"{score.total:.1f} / 100", "bold cyan"),
+                               f"   parts out of 100: {parts}")
+        if score.coverage():
+            status.append(f"\nThe drill {score.coverage()}.", style="yellow")
+        self.query_one("#score-status", Static).update(status)
         ratings = self.query_one("#ratings", DataTable)
         for t in score.tasks:
             why = t.reason if len(t.reason) <= WHY_WIDTH else t.reason[:WHY_WIDTH - 1] + "…"
