@@ -41,6 +41,20 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+
+def _drain(done: queue.Queue[Any], timeout: float) -> list[Any]:
+    """What the workers have handed back: wait up to `timeout` for the first, then take
+    whatever else is there without waiting (so results in one batch are filed together)."""
+    try:
+        items = [done.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            items.append(done.get_nowait())
+        except queue.Empty:
+            return items
+
 class Runner(Protocol):
     """Runs module-level functions somewhere and hands back their results."""
 
@@ -136,20 +150,12 @@ class LocalPool:
 
     def collect(self, timeout: float) -> list[tuple[Hashable, Any]]:
         out: list[tuple[Hashable, Any]] = []
-        try:
-            item = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return out
-        while True:
-            key, value, failed = item
+        for key, value, failed in _drain(self._done, timeout):
             self._pending -= 1
             if failed:
                 raise value
             out.append((key, value))
-            try:
-                item = self._done.get_nowait()
-            except queue.Empty:
-                return out
+        return out
 
     def pending(self) -> int:
         return self._pending
@@ -204,18 +210,10 @@ class DaskRunner:
 
     def collect(self, timeout: float) -> list[tuple[Hashable, Any]]:
         out: list[tuple[Hashable, Any]] = []
-        try:
-            item = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return out
-        while True:
-            key, future = item
+        for key, future in _drain(self._done, timeout):
             self._futures.pop(future, None)
             out.append((key, future.result()))  # a task's exception is raised here
-            try:
-                item = self._done.get_nowait()
-            except queue.Empty:
-                return out
+        return out
 
     def pending(self) -> int:
         return len(self._futures)
