@@ -189,16 +189,23 @@ def test_training_record_trend_and_cadence(tmp_path: Path) -> None:
                                              "started": f"{when}T09:00:00+00:00"})
             store.append(sid, "end", {"reason": "finished", "digest": "x"})
             store.append(sid, "score", {"total": total})
+        early = store.new_stream("drill", {"format": 1, "scenario": "drill-recall",
+                                           "team": "A 组",
+                                           "started": "2025-05-10T09:00:00+00:00"})
+        store.append(early, "end", {"reason": "ended by the team", "digest": "x"})
+        store.append(early, "score", {"total": 100.0, "unplayed": ["M2", "M3"]})
         unscored = store.new_stream("drill", {"format": 1, "scenario": "drill-recall",
                                               "team": "A 组",
                                               "started": "2026-05-20T09:00:00+00:00"})
         rows = training_record(store)
         only_b = training_record(store, team="B 组")
-    assert [(r.team, r.score) for r in rows] == [("B 组", 80.0), ("A 组", 60.0),
-                                                 ("A 组", 72.5), ("A 组", None)]
+    assert [(r.team, r.score) for r in rows] == [("B 组", 80.0), ("A 组", 100.0),
+                                                 ("A 组", 60.0), ("A 组", 72.5), ("A 组", None)]
     assert rows[-1].id == unscored and not rows[-1].finished
+    assert [r.score_label() for r in rows] == ["80.0", "100.0 (ended early)", "60.0", "72.5",
+                                               "unfinished"]
     assert {k: [s for _, s in v] for k, v in trends(rows).items()} == {
-        "B 组": [80.0], "A 组": [60.0, 72.5]}
+        "B 组": [80.0], "A 组": [60.0, 72.5]}  # the drill ended early is no point of a trend
     assert [r.team for r in only_b] == ["B 组"]
     warnings = cadence_warnings(rows, today=date(2026, 6, 1))
     assert warnings == [

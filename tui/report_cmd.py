@@ -92,8 +92,7 @@ def list_drills(
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r.started.strftime("%Y-%m-%d %H:%M"), r.title or r.drill, r.team,
-                      f"{r.score:.1f}" if r.score is not None else
-                      ("not reviewed" if r.finished else "unfinished"), r.id[:8])
+                      r.score_label(), r.id[:8])
     console.print(table)
     for name, points in trends(rows).items():
         scores = " -> ".join(f"{s:.0f}" for _, s in points)

@@ -29,6 +29,14 @@ class TrainingRow:
     team: str
     score: float | None
     finished: bool
+    unplayed: int = 0
+    """Timed injects the drill never reached (ended early): its score rates only part of it."""
+
+    def score_label(self) -> str:
+        """The score as the training record shows it, or why there is none."""
+        if self.score is None:
+            return "not reviewed" if self.finished else "unfinished"
+        return f"{self.score:.1f}" + (" (ended early)" if self.unplayed else "")
 
 
 def training_record(store: EventStore, team: str | None = None) -> list[TrainingRow]:
@@ -39,23 +47,25 @@ def training_record(store: EventStore, team: str | None = None) -> list[Training
         name = h.get("team") or "(no team)"
         if team is not None and name != team:
             continue
-        score, finished = None, False
+        score, finished, unplayed = None, False, 0
         for ev in store.events(info.id, kinds=("score", "end")):
             if ev.kind == "score":
                 score = float(ev.payload["total"])
+                unplayed = len(ev.payload.get("unplayed") or ())
             else:
                 finished = ev.payload.get("reason") == "finished"
         started = datetime.fromisoformat(h["started"]) if h.get("started") else info.created
         rows.append(TrainingRow(info.id, started, str(h.get("scenario", "")),
-                                str(h.get("title", "")), name, score, finished))
+                                str(h.get("title", "")), name, score, finished, unplayed))
     return sorted(rows, key=lambda r: r.started)
 
 
 def trends(rows: list[TrainingRow]) -> dict[str, list[tuple[datetime, float]]]:
-    """Per team, its scored drills in time order: the score trend."""
+    """Per team, its scored drills in time order: the score trend. A drill ended early is
+    left out: its score rates only the part that was played."""
     out: dict[str, list[tuple[datetime, float]]] = {}
     for r in rows:
-        if r.score is not None:
+        if r.score is not None and not r.unplayed:
             out.setdefault(r.team, []).append((r.started, r.score))
     return out
 

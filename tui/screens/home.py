@@ -176,13 +176,12 @@ class HomeScreen(Screen[None]):
             return
         for r in reversed(rows):
             table.add_row(f"{r.started.astimezone():%Y-%m-%d %H:%M}", r.title or r.drill, r.team,
-                          f"{r.score:.1f}" if r.score is not None else
-                          ("not reviewed" if r.finished else "unfinished"), r.id[:8], key=r.id)
+                          r.score_label(), r.id[:8], key=r.id)
         lines = [f"{team}: {' -> '.join(f'{s:.0f}' for _, s in points)}"
                  for team, points in trends(rows).items()]
         warnings = cadence_warnings(rows)
         text = Text("\n".join(["score trend per team:", *lines] if lines else
-                               ["No drill scored yet."]))
+                               ["No drill played to its end has been scored yet."]))
         for w in warnings:
             text.append("\n" + w, style="yellow")
         note.update(text)
