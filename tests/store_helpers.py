@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,8 @@ import pytest
 from incidents.store import APPLICATION_ID, EventStore, StoreError
 
 __all__ = ["SPAWN", "SIDE_SUFFIXES", "V1_SCHEMA", "WHEN", "SCENARIO_TEXT", "digest",
-           "side_files", "refuse", "new_store", "make_v1", "raw_rows", "schema", "pragma"]
+           "side_files", "refuse", "new_store", "make_v1", "raw_rows", "schema", "pragma",
+           "in_threads"]
 
 SPAWN = multiprocessing.get_context("spawn")
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -126,3 +129,20 @@ def pragma(path: Path, name: str) -> object:
         conn.close()
 
 
+def in_threads(work: Callable[[int], None], count: int) -> list[Exception]:
+    """Run work(0) .. work(count - 1) at once, one thread each; the exceptions they raised
+    (a thread's exception would otherwise be printed and lost, and the test pass)."""
+    errors: list[Exception] = []
+
+    def guarded(i: int) -> None:
+        try:
+            work(i)
+        except Exception as exc:  # reported by the caller, with the test's failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

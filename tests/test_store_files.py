@@ -13,7 +13,6 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,8 +21,8 @@ import pytest
 import incidents.store_file as store_file_module
 from incidents.store import APPLICATION_ID, EventStore, StoreError
 
-from tests.store_helpers import (SCENARIO_TEXT, digest, make_v1, new_store, pragma, raw_rows,
-                                 refuse, schema, side_files)
+from tests.store_helpers import (SCENARIO_TEXT, digest, in_threads, make_v1, new_store, pragma,
+                                 raw_rows, refuse, schema, side_files)
 
 
 # -- schema versions and migrations ----------------------------------------------------------
@@ -56,21 +55,12 @@ def test_a_version_1_store_is_migrated_and_keeps_every_event(tmp_path: Path) -> 
 def test_openers_racing_to_migrate_all_succeed(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     make_v1(path)
-    errors: list[Exception] = []
 
     def open_and_append(i: int) -> None:
-        try:
-            with EventStore.open(path, create=False) as store:
-                store.append("d1", "action", {"i": i})
-        except Exception as exc:  # reported below, with the test's failure
-            errors.append(exc)
+        with EventStore.open(path, create=False) as store:
+            store.append("d1", "action", {"i": i})
 
-    threads = [threading.Thread(target=open_and_append, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert in_threads(open_and_append, 6) == []
     assert pragma(path, "user_version") == 2
     assert [r[0] for r in raw_rows(path, "d1")] == list(range(1, 13))
 
