@@ -17,7 +17,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from incidents.model import Tier
+from incidents.model import SlaTargets, Tier
+from incidents.sla import Duration
 from simulation.model.eventlog import CaseTable, EventLog
 from simulation.scenario.loader import scenario_from_text
 from simulation.results.metrics import STOCK_POINTS, compute, stats
@@ -29,7 +30,7 @@ C = EventLog.code
 VIP, TIER1, TIER2 = 0, 1, 2
 
 
-def hand_results() -> Results:
+def hand_results(charged: str = "ordered", playbook: object | None = None) -> Results:
     """Five cases (case 0 opened during the warmup), with every kind of event metrics read.
 
     warmup 10, horizon 100, end 200. Counted cases:
@@ -84,7 +85,8 @@ def hand_results() -> Results:
         log.add(t, C(kind), case, a, b, x)
     scenario = SimpleNamespace(name="hand", costs=Costs(
         overtime_premium=0.5, contractor_rate=50.0,
-        sla_penalty={Tier.VIP: 100.0, Tier.TIER1: 10.0}),
+        sla_penalty={Tier.VIP: 100.0, Tier.TIER1: 10.0}, lost_customer={Tier.TIER1: 7.0},
+        open_past_deadline={Tier.TIER1: 3.0}, holding_rate=0.5, parts_charged=charged),
         service_level=[SimpleNamespace(wall_minutes=20.0), SimpleNamespace(wall_minutes=10.0)])
 
     def pool(warmup: tuple, arrivals: tuple, drain: tuple) -> dict:
@@ -95,20 +97,22 @@ def hand_results() -> Results:
 
     def part(warmup: tuple, arrivals: tuple, drain: tuple) -> dict:
         keys = ("demand_units", "filled_units", "consumed_units", "out_minutes", "transfers",
-                "transfer_cost")
+                "transfer_cost", "ordered_units", "held_unit_minutes")
         return {w: dict(zip(keys, map(float, v)))
                 for w, v in (("warmup", warmup), ("arrivals", arrivals), ("drain", drain))}
 
     return Results(
-        scenario=SimpleNamespace(scenario=scenario, playbooks={}), seed=7, log=log,
+        scenario=SimpleNamespace(scenario=scenario, playbooks={"repair": playbook}
+                                 if playbook is not None else {}), seed=7, log=log,
         cases=cases, kinds=("repair",),
         pools={"desk": {"wage_per_hour": 20.0, "contractor": False, "windows": pool(
                    (10, 20, 20, 0, 0), (200, 300, 280, 40, 20), (100, 140, 120, 20, 20))},
                "temps": {"wage_per_hour": 0.0, "contractor": True, "windows": pool(
                    (0, 0, 0, 0, 0), (0, 80, 80, 0, 0), (0, 40, 40, 0, 0))}},
         stock={"HINGE-01": {"on_hand": 2, "unit_cost": 5.0, "initial": 3, "reorder_point": 1.0,
-                            "windows": part((2, 2, 2, 0, 0, 0), (6, 4, 6, 25, 1, 40),
-                                            (4, 4, 3, 0, 0, 0))}},
+                            "windows": part((2, 2, 2, 0, 0, 0, 4, 50),
+                                            (6, 4, 6, 25, 1, 40, 10, 600),
+                                            (4, 4, 3, 0, 0, 0, 5, 300))}},
         horizon=100.0, end=200.0, warmup=10.0, arrivals=5, open_at_end=1)
 
 
@@ -236,7 +240,7 @@ def test_communications_per_audience(m: dict) -> None:
     assert (com["owed"], com["sent"], com["on_time"]) == (3, 3, 2)
     assert com["on_time_share"] == pytest.approx(2 / 3)
     assert com["by_audience"]["customer"] == {"owed": 2, "sent": 2, "on_time": 1,
-                                              "on_time_share": 0.5}
+                                              "unowed": 0, "on_time_share": 0.5}
     assert com["by_audience"]["management"]["on_time_share"] == 1.0
 
 
@@ -251,13 +255,52 @@ def test_costs_by_window(m: dict) -> None:
     # overtime 40 + 20 and overrun 20 + 20 minutes at 20 x 1.5
     assert c["overtime"] == pytest.approx(100 / 60 * 20 * 1.5)
     assert c["contractors"] == pytest.approx(120 / 60 * 50)
-    assert c["parts"] == pytest.approx(9 * 5.0)
+    assert c["parts"] == pytest.approx((10 + 5) * 5.0)            # charged when ordered
+    holding = (600 + 300) / (365 * 1440) * 5.0 * 0.5              # unit-minutes x cost x rate
+    assert c["holding"] == pytest.approx(holding)
     assert c["transfers"] == pytest.approx(40.0)
     assert c["sla_penalties_by_tier"] == {"VIP": 100.0, "tier1": 10.0, "tier2": 0.0}
-    assert c["total"] == pytest.approx(340 / 3 + 50 + 100 + 45 + 40 + 110)
+    # case 3 (tier 1) gave up at 55: a lost customer; still open at the end, breached at 60
+    assert c["lost_customers"] == 7.0 and c["lost_customers_by_tier"]["tier1"] == 7.0
+    assert (c["open_past_deadline"], c["open_past_deadline_cases"]) == (3.0, 1)
+    assert m["costs"]["arrivals"]["open_past_deadline"] == 0.0    # booked at the end
+    assert c["total"] == pytest.approx(340 / 3 + 50 + 100 + 75 + holding + 40 + 110 + 7 + 3)
+    parts = ("wages", "overtime", "contractors", "parts", "holding", "transfers",
+             "sla_penalties", "lost_customers", "open_past_deadline")
+    assert sum(c[k] for k in parts) == pytest.approx(c["total"])  # every cost is shown
     drain = m["costs"]["drain"]
     assert drain["sla_penalties"] == 0.0 and drain["transfers"] == 0.0
     assert drain["total"] + m["costs"]["arrivals"]["total"] == pytest.approx(c["total"])
+
+
+def test_parts_charged_when_fitted() -> None:
+    c = compute(hand_results("used"))["costs"]["measured"]
+    assert c["parts"] == pytest.approx((6 + 3) * 5.0)             # consumed, not ordered
+
+
+def test_a_lost_customer_misses_every_milestone_it_had_not_met() -> None:
+    """With a playbook giving tier 1 time limits for acknowledge and resolve: case 3 gave
+    up at 55 with its acknowledgement already breached, so it is judged failed for
+    acknowledge (as before) and missed for resolve (never met, never breached); the
+    served-only figure leaves it out."""
+    pb = SimpleNamespace(
+        sla=SlaTargets(VIP={"acknowledge": Duration.parse("1h")},
+                       tier1={"acknowledge": Duration.parse("1h"),
+                              "resolve": Duration.parse("1d")},
+                       tier2={"acknowledge": Duration.parse("1h")}),
+        lifecycle=SimpleNamespace(milestones={"acknowledge": "a", "resolve": "r"},
+                                  abandon=None),
+        escalation=SimpleNamespace(levels=["front_line", "supervisor", "regional_centre"]),
+        communications={}, emergency=SimpleNamespace(normal="normal", levels={"IV": None}))
+    m = compute(hand_results(playbook=pb))
+    resolve = m["sla"]["tier1"]["resolve"]
+    assert (resolve["judged"], resolve["lost"], resolve["on_time"]) == (1, 1, 0)
+    assert resolve["attainment"] == 0.0 and resolve["attainment_served"] is None
+    ack = m["sla"]["tier1"]["acknowledge"]
+    assert (ack["judged"], ack["failed"], ack["lost"]) == (1, 1, 0)
+    assert m["sla"]["VIP"]["resolve"]["judged"] == 0              # VIP has no resolve limit
+    assert (m["incidents"]["lost"], m["incidents"]["lost_by_tier"]["tier1"]) == (1, 1)
+    assert m["incidents"]["lost_share"] == pytest.approx(1 / 4)
 
 
 def test_metrics_are_json(m: dict) -> None:

@@ -28,7 +28,7 @@ KINDS = (
     "breach",        # case; a=milestone, x=due minute
     "escalated",     # case; a=new level, b=old level, x=rule
     "message_owed",  # case (-1: operation-wide); a=obligation, b=audience, x=due minute
-    "message_sent",  # case; a=obligation, b=on time (1/0), x=due minute
+    "message_sent",  # case; a=obligation, b=on time (1/0; 2: owed by nobody), x=due minute
     "closed",        # case; a=final state, x=minutes since opened
     "stock",         # a=sku, b=units taken (<0) or received (>0), x=on hand after
     "order",         # a=sku, b=units ordered, x=expected arrival minute
@@ -42,6 +42,7 @@ KINDS = (
     "abandoned",     # case gave up waiting; a=state, b=tier, x=minutes waited for staff
     "deescalated",   # case; a=new level, b=old level, x=rule (a team decided it)
     "msel",          # a drill inject fired; a=its number in drill.injects + contingency
+    "message_withdrawn",  # -1; a=obligation, b=audience, x=due: no longer owed (level lowered)
 )
 _CODE = {name: i for i, name in enumerate(KINDS)}
 

@@ -26,11 +26,14 @@ from simulation.scenario.model import Demand, Inject
 if TYPE_CHECKING:
     from simulation.scenario.drill import InjectEffect
 
-__all__ = ["Operation"]
+__all__ = ["Operation", "UNOWED"]
 
 _C = EventLog.code
 OWED, SENT, LEVEL, SIGNAL = _C("message_owed"), _C("message_sent"), _C("level"), _C("signal")
-INJECT, MSEL = _C("inject"), _C("msel")
+INJECT, MSEL, WITHDRAWN = _C("inject"), _C("msel"), _C("message_withdrawn")
+UNOWED = 2
+"""`message_sent`'s b for a message nobody owed (sent on a team's own initiative): neither
+on time nor late, and never counted against what was owed."""
 EFFECT_STREAM = 1000
 """Spawn keys of a drill inject's own random streams: (EFFECT_STREAM + its number, k)."""
 
@@ -53,13 +56,23 @@ class Operation:
                       partial(self._write, cid, msg))
 
     def send_operation_message(self, obligation: str, audience: str, due: float | None) -> None:
-        """A team sent an operation-wide message now (on time if by `due`; None: nobody owed
-        it, it was sent on the team's own initiative)."""
+        """A team sent an operation-wide message now: it meets the oldest owed message of
+        that obligation (on time if by `due`); with `due` None nobody owed it, it was sent on
+        the team's own initiative (logged with due = now and never counted as owed)."""
         now = self.env.now
-        self.operation_owed = [(m, t) for m, t in self.operation_owed
-                               if m.obligation != obligation]
+        for i, (m, _) in enumerate(self.operation_owed):
+            if m.obligation == obligation:
+                del self.operation_owed[i]
+                break
         self.log.add(now, SENT, -1, self.names(obligation),
-                     int(due is None or now <= due), due if due is not None else now)
+                     UNOWED if due is None else int(now <= due), due if due is not None else now)
+
+    def withdraw_operation_message(self, msg: MessageOwed) -> None:
+        """An owed operation-wide message is no longer owed (the level that made it owed was
+        lowered before it was sent): it leaves the team's list and is logged as withdrawn."""
+        self.operation_owed = [(m, t) for m, t in self.operation_owed if m is not msg]
+        self.log.add(self.env.now, WITHDRAWN, -1, self.names(msg.obligation),
+                     self.names(msg.audience), msg.due)
 
     def _write(self, cid: int, msg: MessageOwed, pool: StaffPool) -> None:
         """Somebody of the messaging role writes the message; late if after its due time."""
@@ -97,7 +110,8 @@ class Operation:
         opened = len(self.case_kind)  # every case opened, complaints included
         arrived, self._last_arrived = opened - self._last_arrived, opened
         self.log.add(now, SIGNAL, -1, self.open_count, arrived, measured["sla_breaches_24h"])
-        self.emergency_effects(self.policy.on_signals(measured, now))
+        if not self.frozen:
+            self.emergency_effects(self.policy.on_signals(measured, now))
         if len(self.log.buffer) > EventLog.FLUSH_AT:  # arrivals flush too, but may have ended
             self.log.flush()
 
@@ -193,6 +207,8 @@ class Operation:
 
     def _extra(self, rows: Rows, _: simpy.Event) -> None:
         world: Any = self
+        if world.arrivals_closed:
+            return
         row = rows.take()
         kinds, kind_cum = world.kinds, world._kind_cum
         kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[-1])

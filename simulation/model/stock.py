@@ -25,7 +25,7 @@ _ORDER = EventLog.code("order")
 _TRANSFER = EventLog.code("transfer")
 
 STOCK_TOTALS = ("demand_units", "filled_units", "consumed_units", "out_minutes", "transfers",
-                "transfer_cost")
+                "transfer_cost", "ordered_units", "held_unit_minutes")
 """Running totals a stock keeps; a snapshot of them at a window's edges measures the window."""
 
 
@@ -57,8 +57,18 @@ class Stock:
         self.transfer_cost = 0.0
         self._out_since: float | None = 0.0 if self.on_hand == 0 else None
         self.out_minutes = 0.0
-        if spec.lead_time is not None:
-            self._reorder(0)  # continuous review starts at time 0: a low start orders at once
+        self.ordered_units = 0
+        """Units ordered from the supplier so far (policy and team orders)."""
+        self.held_unit_minutes = 0.0
+        self._held_at = 0.0
+        """Units on the shelf integrated over time (the holding cost's base), up to
+        `_held_at`."""
+
+    def start(self) -> None:
+        """Continuous review starts at time 0: a shelf that starts low orders at once (after
+        the run's opening snapshot, so the order is the run's to pay for)."""
+        if self.spec.lead_time is not None:
+            self._reorder(0)
 
     @property
     def position(self) -> int:
@@ -68,6 +78,7 @@ class Stock:
         """Take `qty` units; True if on the shelf now, else `filled()` is called when they are."""
         self.demand_units += qty
         if self.on_hand >= qty and not self.backorders:
+            self._hold()
             self.on_hand -= qty
             self.filled_units += qty
             self.consumed_units += qty
@@ -108,6 +119,7 @@ class Stock:
             raise ValueError(f"part {self.sku!r} has no supplier lead time in the scenario: "
                              "it cannot be ordered")
         self.on_order += qty
+        self.ordered_units += qty
         lead = self.spec.lead_time.sample(self.rng)
         self.log.add(self.env.now, _ORDER, -1, self.index, qty, self.env.now + lead)
         entry = [self.env.now + lead, qty]
@@ -146,6 +158,7 @@ class Stock:
         self.receive(qty)
 
     def receive(self, qty: int) -> None:
+        self._hold()
         self.on_hand += qty
         served: list[Callable[[], None]] = []
         while self.backorders and self.on_hand >= self.backorders[0][0]:
@@ -162,6 +175,7 @@ class Stock:
     def lose(self, qty: int) -> None:
         """Units lost from the shelf (damage, theft, a failed batch)."""
         lost = min(qty, self.on_hand)
+        self._hold()
         self.on_hand -= lost
         self.log.add(self.env.now, _STOCK, -1, self.index, -lost, float(self.on_hand))
         self._track_out()
@@ -175,8 +189,16 @@ class Stock:
             self.out_minutes += now - self._out_since
             self._out_since = None
 
+    def _hold(self) -> None:
+        """Account the units on the shelf up to now (before they change)."""
+        now = self.env.now
+        self.held_unit_minutes += self.on_hand * (now - self._held_at)
+        self._held_at = now
+
     def close(self) -> None:
-        """Account stock-out time up to now (the end of the run, or a window's edge)."""
+        """Account stock-out and holding time up to now (the end of the run, or a window's
+        edge)."""
+        self._hold()
         if self._out_since is not None:
             self.out_minutes += self.env.now - self._out_since
             self._out_since = self.env.now

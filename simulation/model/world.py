@@ -176,6 +176,12 @@ class World(Work, Operation):
         """case -> pool whose member works on it now (only while watched)."""
         self.operation_owed: list[tuple[MessageOwed, float]] = []
         """Operation-wide messages owed to a team that sends them itself."""
+        self.arrivals_closed = False
+        """No customer arrives any more (a drill's carry-over)."""
+        self.frozen = False
+        """The policy decides nothing more (a drill's carry-over)."""
+        self._cleared: simpy.Event | None = None
+        """Succeeds when the last open case closes during a carry-over."""
 
     # -- construction ------------------------------------------------------------------------
     def _build_staff(self) -> None:
@@ -228,33 +234,78 @@ class World(Work, Operation):
                                     ZoneInfo(self.loaded.calendar.timezone),
                                     self.streams.arrivals, spikes)
         self.start_arrivals(blocks)
-        env.process(signal_process(env, sc.signal_interval.wall_minutes, self.end,
+        env.process(signal_process(env, sc.signal_interval.wall_minutes, lambda: self.end,
                                    self.on_signal))
         for i, inject in enumerate(sc.injects):
             env.process(inject_process(env, _offset(inject.at, sc.start),
                                        inject.duration.wall_minutes, partial(self.inject, i,
                                                                              inject)))
         self.snapshots["start"] = self._totals()
+        for stock in self.stock.values():
+            stock.start()
         for edge, at in (("warmup", self.warmup), ("horizon", self.horizon)):
             env.timeout(at).callbacks.append(partial(self._snapshot, edge))
 
     def advance(self, to: float, progress: Progress | None = None, steps: int = 200) -> None:
-        """Run the world up to minute `to` (never past the end). With `progress`, in about
-        `steps` slices, reporting the fraction of the run done after each."""
+        """Run the world up to minute `to` (never past the end), that minute included: every
+        event due at or before `to` has happened, none after, and the clock stands at `to`
+        exactly. With `progress`, in about `steps` slices, reporting the fraction done.
+
+        Inclusive, so that a decision taken at an inject's very minute sees the inject,
+        whoever steps the clock and in whatever increments (a drill's screen, a script, a
+        replay): one rule for all of them, so a record always replays."""
         self.begin()
         to = min(to, self.end)
-        env = self.env
         if progress is None:
-            if to > env.now:
-                env.run(until=to)
+            self._run_to(to)
             return
+        env = self.env
         width = max(self.end / steps, 1e-9)
         while env.now < to:
-            env.run(until=min(to, env.now + width))
+            self._run_to(min(to, env.now + width))
             progress(env.now / self.end if self.end > 0 else 1.0)
 
+    def _run_to(self, to: float) -> None:
+        env = self.env
+        peek, step = env.peek, env.step
+        while peek() <= to:
+            step()
+        if env.now < to:
+            # SimPy moves its clock only by events; a world stepped to a minute stands there
+            # (its own `run(until=...)` computes the stop as now + (to - now), which floats
+            # may round off the minute asked for).
+            env._now = to  # noqa: SLF001
+
     def _snapshot(self, edge: str, _: simpy.Event | None = None) -> None:
-        self.snapshots[edge] = self._totals()
+        if edge not in self.snapshots:  # a carry-over may have closed the window early
+            self.snapshots[edge] = self._totals()
+
+    def carry_over(self, limit: float) -> None:
+        """End the arrivals and the decisions now, then follow every open case until it is
+        closed, or for `limit` minutes at most; the run ends there.
+
+        A drill that ends (at its length or early) leaves a backlog; judging only what
+        happened before the end would make a team that lets work pile up look as good as
+        one that clears it. From now on nobody new arrives (complaints about cases already
+        open still come: they are the backlog's consequences), the policy decides nothing
+        more (levels, unlocks and the queues' order stay as they stand), and staff go on
+        working their shifts. This minute becomes the run's horizon, so the measured
+        windows are the drill (`arrivals`) and the carry-over (`drain`)."""
+        env = self.env
+        self.begin()
+        now = env.now
+        self.arrivals_closed = True
+        self._blocks, self._times, self._next = iter(()), [], 0
+        self.frozen = True
+        self.warmup = min(self.warmup, now)
+        self._snapshot("warmup")
+        self._snapshot("horizon")
+        self.horizon = now
+        self.end = now + limit
+        if self.open_count > 0 and limit > 0:
+            self._cleared = env.event()
+            env.run(until=self._cleared | env.timeout(limit))
+        self.end = env.now
 
     def _totals(self) -> dict[str, dict[str, dict[str, float]]]:
         return {"pools": {n: p.totals() for n, p in self.pools.items()},
@@ -313,6 +364,8 @@ class World(Work, Operation):
         return False
 
     def _arrive(self, _: simpy.Event) -> None:
+        if self.arrivals_closed:
+            return
         now = self.env.now
         take = self.streams.cases.take
         kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
@@ -425,6 +478,9 @@ class World(Work, Operation):
                 push((now, CLOSED, cid, self._state_code(kind, e.state), 0, now - case.opened))
                 self.table.closed[cid] = now
                 self.open_count -= 1
+                if self.open_count == 0 and self._cleared is not None \
+                        and not self._cleared.triggered:
+                    self._cleared.succeed()
                 if self.table.level[cid] > 0:
                     self.escalated_open -= 1
             elif t is MilestoneMet:

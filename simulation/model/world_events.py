@@ -60,11 +60,12 @@ def shift_process(env: simpy.Environment, pool: StaffPool,
         pool.set_scheduled(new)
 
 
-def signal_process(env: simpy.Environment, interval: float, end: float,
+def signal_process(env: simpy.Environment, interval: float, end: Callable[[], float],
                    tick: Callable[[], None]) -> Iterator[simpy.Event]:
-    """Every `interval` until `end`, call `tick` (the world measures its signals and the
-    policy decides on the emergency level)."""
-    while env.now < end:
+    """Every `interval` until the run's end (asked each time: a drill's carry-over moves
+    it), call `tick` (the world measures its signals and the policy decides on the
+    emergency level)."""
+    while env.now < end():
         yield env.timeout(interval)
         tick()
 

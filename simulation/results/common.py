@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from simulation.model.world import Results
 
 __all__ = ["TIERS", "STOCK_POINTS", "LogView", "stats", "share", "case_mask", "playbooks",
-           "level_order", "muster_version"]
+           "level_order", "muster_version", "lost_cases"]
 
 TIERS = ("VIP", "tier1", "tier2")
 """Tier names in the order of the case table's tier index."""
@@ -80,6 +80,37 @@ def case_mask(case: np.ndarray, counted: np.ndarray) -> np.ndarray:
     out = np.zeros(case.shape, dtype=bool)
     out[ok] = counted[case[ok]]
     return out
+
+
+def lost_cases(results: Results, log: LogView, cases: dict[str, np.ndarray]) -> np.ndarray:
+    """Per case, the minute its customer was lost (NaN: not lost).
+
+    A customer is lost when the case ends because they gave up waiting (an `abandoned`
+    event) or withdrew it (the playbook's abandon trigger fired, by patience or by an
+    outside event such as a cancellation). Every metric that judges service counts these
+    customers as missed, and costs price them: a run must never look better for losing
+    the customers it could not serve."""
+    kind_of = cases["kind"]
+    lost = np.full(kind_of.shape, np.nan)
+    gave_up = log("abandoned")
+    times, ids = [gave_up["t"]], [gave_up["case"]]
+    pbs = getattr(results.scenario, "playbooks", {})
+    state = log("state")
+    if state["case"].size:
+        for k, kind in enumerate(results.kinds):
+            abandon = getattr(getattr(pbs.get(kind), "lifecycle", None), "abandon", None)
+            trigger = getattr(abandon, "trigger", None)
+            code = log.code(trigger) if trigger else -1
+            if code < 0:
+                continue
+            hit = (state["b"] == code) & (kind_of[state["case"]] == k)
+            times.append(state["t"][hit])
+            ids.append(state["case"][hit])
+    t, c = np.concatenate(times), np.concatenate(ids).astype(np.int64)
+    if c.size:
+        order = np.argsort(-t, kind="stable")  # the earliest minute is written last: kept
+        lost[c[order]] = t[order]
+    return lost
 
 
 def muster_version() -> str:

@@ -14,7 +14,9 @@ __all__ = ["mean_of", "half_of", "pct", "minutes", "dur", "num", "scaled", "clea
            "signed_pct", "signed_dur", "signed_num", "COST_LABELS"]
 
 COST_LABELS = {"wages": "wages", "contractors": "contractors", "overtime": "overtime",
-               "parts": "parts", "transfers": "parts transfers", "sla_penalties": "SLA penalties"}
+               "parts": "parts", "holding": "parts holding", "transfers": "parts transfers",
+               "sla_penalties": "SLA penalties", "lost_customers": "lost customers",
+               "open_past_deadline": "open past deadline"}
 """The cost parts as the report's table and the costs plot name them."""
 
 

@@ -95,6 +95,7 @@ def stock(results: Results, log: LogView) -> dict[str, dict[str, Any]]:
                 "demand_units": w["demand_units"], "filled_units": w["filled_units"],
                 "fill_rate": share(w["filled_units"], w["demand_units"]),
                 "consumed_units": w["consumed_units"], "out_minutes": w["out_minutes"],
+                "ordered_units": w.get("ordered_units", 0.0),
                 "out_share": share(w["out_minutes"], hi - lo), "transfers": w["transfers"]}
         out[sku] = {**row, "on_hand_end": float(s["on_hand"]), "initial": float(s["initial"]),
                     "reorder_point": float(s["reorder_point"]),
@@ -103,21 +104,43 @@ def stock(results: Results, log: LogView) -> dict[str, dict[str, Any]]:
 
 
 def costs(results: Results, log: LogView, cases: dict[str, np.ndarray],
-          counted: np.ndarray) -> dict[str, Any]:
-    """What each window cost, by kind.
+          counted: np.ndarray, lost: np.ndarray | None = None) -> dict[str, Any]:
+    """What each window cost, by kind; `total` is the sum of every other entry (no cost is
+    counted that is not shown).
 
-    Scheduled minutes include overtime minutes, so base pay is for scheduled minus overtime,
-    and overtime is paid at wage x (1 + premium), never twice; so is staff overrun (working
-    past the shift end to finish a job). Contractors are paid the scenario's contractor rate
-    for every minute on duty, overrun included. Parts: units used x unit cost. SLA
-    penalties: each breach of a counted case, in the window in which it happened."""
+    Spending: scheduled minutes include overtime minutes, so base pay is for scheduled minus
+    overtime, and overtime is paid at wage x (1 + premium), never twice; so is staff overrun
+    (working past the shift end to finish a job). Contractors are paid the scenario's
+    contractor rate for every minute on duty, overrun included. Parts: units ordered from
+    the supplier x unit cost, in the window the order was placed (`costs.parts_charged:
+    ordered`, the default), or units fitted (`used`); holding: units on the shelf x time x
+    unit cost x `costs.holding_rate` per year; transfers: each transfer's cost.
+    The price of lost service: SLA penalties for each breach of a counted case, in the
+    window it happened; each lost customer (gave up or withdrew: `lost`, the minute) at the
+    tier's `lost_customer` price; each case still open at the end of the run with a missed
+    deadline at the tier's `open_past_deadline` price (booked at the end)."""
     rates = results.scenario.scenario.costs
     bounds = window_bounds(results)
     breach = log("breach")
     keep = case_mask(breach["case"], counted)
     b_time = breach["t"][keep]
     b_tier = cases["tier"][breach["case"][keep]] if keep.any() else np.zeros(0, dtype=int)
-    penalty_rate = {getattr(k, "value", k): float(v) for k, v in rates.sla_penalty.items()}
+
+    def prices(table: dict[Any, float]) -> np.ndarray:
+        named = {getattr(k, "value", k): float(v) for k, v in table.items()}
+        return np.array([named.get(tier, 0.0) for tier in TIERS])
+
+    penalty, lost_price, open_price = (prices(rates.sla_penalty), prices(rates.lost_customer),
+                                       prices(rates.open_past_deadline))
+    gone = ~np.isnan(lost) if lost is not None else np.zeros(cases["tier"].shape, dtype=bool)
+    l_time, l_tier = (lost[gone], cases["tier"][gone]) if gone.any() else (
+        np.zeros(0), np.zeros(0, dtype=int))
+    still_open = counted & np.isnan(cases["closed"])
+    late = np.zeros(still_open.shape, dtype=bool)
+    late[breach["case"][keep]] = True
+    open_late = np.bincount(cases["tier"][still_open & late].astype(np.int64),
+                            minlength=len(TIERS))
+    years = 1.0 / (365.0 * 1440.0)
     out: dict[str, Any] = {}
     for window in ("arrivals", "drain", "measured"):
         wages = contractors = overtime = 0.0
@@ -131,17 +154,32 @@ def costs(results: Results, log: LogView, cases: dict[str, np.ndarray],
             wages += base / 60.0 * wage
             overtime += ((w["overtime_minutes"] + w["overrun_minutes"]) / 60.0 * wage
                          * (1.0 + rates.overtime_premium))
-        parts = transfers = 0.0
+        parts = holding = transfers = 0.0
         for s in results.stock.values():
             w = _windows(s)[window]
-            parts += w["consumed_units"] * s["unit_cost"]
+            units = w.get("ordered_units", 0.0) if rates.parts_charged == "ordered" \
+                else w["consumed_units"]
+            parts += units * s["unit_cost"]
+            holding += w.get("held_unit_minutes", 0.0) * years * s["unit_cost"] \
+                * rates.holding_rate
             transfers += w["transfer_cost"]
         lo, hi = bounds[window]
-        inside = (b_time >= lo) & ((b_time < hi) if window == "arrivals" else (b_time <= hi))
-        by_tier = {tier: float(((b_tier == t) & inside).sum()) * penalty_rate.get(tier, 0.0)
+
+        def inside(t: np.ndarray) -> np.ndarray:
+            return (t >= lo) & ((t < hi) if window == "arrivals" else (t <= hi))
+
+        hit, gone_in = inside(b_time), inside(l_time)
+        by_tier = {tier: float(((b_tier == t) & hit).sum() * penalty[t])
                    for t, tier in enumerate(TIERS)}
+        lost_by = {tier: float(((l_tier == t) & gone_in).sum() * lost_price[t])
+                   for t, tier in enumerate(TIERS)}
+        left = float((open_late * open_price).sum()) if window != "arrivals" else 0.0
         row = {"wages": wages, "contractors": contractors, "overtime": overtime,
-               "parts": float(parts), "transfers": float(transfers),
-               "sla_penalties": float(sum(by_tier.values()))}
-        out[window] = {**row, "total": float(sum(row.values())), "sla_penalties_by_tier": by_tier}
+               "parts": float(parts), "holding": float(holding), "transfers": float(transfers),
+               "sla_penalties": float(sum(by_tier.values())),
+               "lost_customers": float(sum(lost_by.values())), "open_past_deadline": left}
+        out[window] = {**row, "total": float(sum(row.values())), "sla_penalties_by_tier": by_tier,
+                       "lost_customers_by_tier": lost_by,
+                       "open_past_deadline_cases": int(open_late.sum())
+                       if window != "arrivals" else 0}
     return out

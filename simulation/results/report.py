@@ -123,6 +123,8 @@ def _findings(loaded: LoadedScenario, summary: dict[str, Any]) -> list[str]:
                    f"time ({num(c['failed'], 1)} failed per replication).")
     inc = summary["incidents"]
     out.append(f"- {num(inc['opened'])} incidents opened per replication; "
+               f"{num(inc['lost'])} customers lost (gave up or withdrew: "
+               f"{pct(inc['lost_share'])}, counted as missed in SLA attainment); "
                f"{num(inc['open_at_end'])} still open at the end; mean time in system "
                f"{dur(inc['mean_time_in_system'])}; work waited "
                f"{dur(inc['staff_wait']['mean'])} for staff on average.")

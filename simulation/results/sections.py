@@ -143,7 +143,8 @@ def kpis(summary: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
                 out.append((f"{tier} {ms} on time", "share", ("sla", tier, ms, "attainment")))
     if (mean_of(summary.get("waiting", {}).get("all", {}).get("abandoned")) or 0) > 0:
         out.append(("customers who gave up", "share", ("waiting", "all", "abandonment")))
-    out += [("wait for staff (mean)", "minutes", ("incidents", "staff_wait", "mean")),
+    out += [("customers lost", "number", ("incidents", "lost")),
+            ("wait for staff (mean)", "minutes", ("incidents", "staff_wait", "mean")),
             ("open at the end", "number", ("incidents", "open_at_end")),
             ("complaints", "number", ("complaints", "generated")),
             ("messages on time", "share", ("communications", "on_time_share")),
@@ -151,6 +152,7 @@ def kpis(summary: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
             ("contractor cost", "number", ("costs", "measured", "contractors")),
             ("transfer cost", "number", ("costs", "measured", "transfers")),
             ("SLA penalties", "number", ("costs", "measured", "sla_penalties")),
+            ("price of lost customers", "number", ("costs", "measured", "lost_customers")),
             ("total cost", "number", ("costs", "measured", "total"))]
     return out
 

@@ -375,6 +375,18 @@ class Costs(_Strict):
     """Per contractor hour on duty."""
     sla_penalty: dict[Tier, Money] = Field(default_factory=dict)
     """Per breached milestone, by tier."""
+    lost_customer: dict[Tier, Money] = Field(default_factory=dict)
+    """Per customer lost, by tier: a case whose customer gave up waiting or withdrew it.
+    Without a price, losing a customer would cost nothing, and a response that lets
+    customers go would look cheaper than one that serves them."""
+    open_past_deadline: dict[Tier, Money] = Field(default_factory=dict)
+    """Per case still open at the end of the run with a deadline already missed, by tier:
+    the work a run leaves behind is not free either."""
+    parts_charged: Literal["ordered", "used"] = "ordered"
+    """When parts cost money: when they are ordered from the supplier (what a purchase
+    does; an order too large costs at once), or when they are fitted."""
+    holding_rate: float = Field(default=0.0, ge=0, le=10)
+    """Cost of holding a unit on the shelf, as a share of its unit cost per year."""
 
 
 class Complaints(_Strict):
