@@ -58,7 +58,7 @@ def clock_fixture() -> ManualClock:
 @pytest.fixture(name="app")
 def app_fixture(tmp_path: Path, clock: ManualClock) -> MusterApp:
     return make_app(store=tmp_path / "records" / "drills.sqlite", out_dir=tmp_path / "out",
-                    drills=recall_only, clock=clock, tick=0.05, running=False)
+                    drills=recall_only, clock=clock, tick=0.05, running=False, review_days=2)
 
 
 async def settle(pilot: Pilot[Any], ticks: int = 3) -> None:

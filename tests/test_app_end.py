@@ -19,7 +19,9 @@ from simulation.drills.session import DrillSession
 from simulation.scenario.loader import load_scenario
 from tests.app_helpers import (SIZE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
                                jump, log_text, pilot_test, recall_only, settle, start)
+from simulation.drills.scoring import KPI_LABELS
 from tui.app import MusterApp, make_app
+from tui.screens.score import DAY_KPIS
 from tui.screens import DrillScreen, HomeScreen, PastDrillScreen, ReportScreen, ScoreScreen
 
 
@@ -81,10 +83,19 @@ async def test_the_score_screen_rates_the_drill_and_writes_the_report(
         assert tasks[1].title in str(detail.render())
         assert all(e.text in str(detail.render()) for e in tasks[1].evidence)
         kpis = score.query_one("#kpis", DataTable)
-        assert kpis.row_count == 14
+        assert kpis.row_count == len(KPI_LABELS)
+        parts = score.query_one("#parts", DataTable)
+        assert parts.row_count == len(score.review.score.parts)
         status = str(score.query_one("#score-status", Static).render())
-        assert f"{score.review.score.total:.1f} / 100" in status
-        assert "ended early: 7 timed injects not reached" in status  # only M1 came
+        assert f"Score {score.review.score.total:.1f}" in status
+        assert "ended early: 8 timed injects not reached" in status  # only M1 came
+        for _ in range(400):                          # the other days: their own worker
+            if score.review.days is not None and score.query_one("#days").row_count:
+                break
+            await score.workers.wait_for_complete()
+            await pilot.pause()
+        assert score.query_one("#days", DataTable).row_count == len(DAY_KPIS)
+        assert "other days" in str(score.query_one("#days-status", Static).render())
         sid = screen.recorder.stream_id  # type: ignore[union-attr]
         report = tmp_path / "out" / "drills" / sid[:8] / "after-action.md"
         assert report.is_file() and "召回" in report.read_text(encoding="utf-8")
@@ -128,14 +139,14 @@ async def test_resume_an_interrupted_drill_from_home(tmp_path: Path,
                                                      clock: ManualClock) -> None:
     store = tmp_path / "records" / "drills.sqlite"
     first = make_app(store=store, out_dir=tmp_path / "out", drills=recall_only, clock=clock,
-                     tick=0.05, running=False)
+                     tick=0.05, running=False, review_days=2)
     async with first.run_test(size=SIZE) as pilot:
         screen = await start(pilot)
         await jump(pilot, screen)
         screen.act(Note(text="before the crash"))
         minute = screen.session.now
     second = make_app(store=store, out_dir=tmp_path / "out", drills=recall_only, clock=clock,
-                      tick=0.05, running=False)
+                      tick=0.05, running=False, review_days=2)
     async with second.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("p")

@@ -34,7 +34,8 @@ def recall_only() -> list[DrillInfo]:
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MusterApp:
     monkeypatch.chdir(tmp_path)
     return make_app(store=Path("records") / "drills.sqlite", out_dir=Path("out"),
-                    drills=recall_only, clock=lambda: 0.0, tick=0.05, running=False)
+                    drills=recall_only, clock=lambda: 0.0, tick=0.05, running=False,
+                    review_days=0)
 
 
 async def _settled(pilot: Pilot[Any]) -> None:
@@ -103,7 +104,8 @@ def test_score(snap_compare: Callable[..., bool], tmp_path: Path,
     review done: ratings, KPIs against the counterfactuals, where the report went."""
     from textual.app import App
 
-    from simulation.drills.script import example_script, load_script, play
+    from simulation.drills.examples import example_script
+    from simulation.drills.script import load_script, play
     from simulation.scenario.loader import load_scenario
     from tui.screens import ScoreScreen
 
@@ -116,7 +118,8 @@ def test_score(snap_compare: Callable[..., bool], tmp_path: Path,
         CSS_PATH = str(Path(__file__).resolve().parents[1] / "tui" / "app.tcss")
 
         def on_mount(self) -> None:
-            self.push_screen(ScoreScreen(session, None, "played to the end", Path("out")))
+            self.push_screen(ScoreScreen(session, None, "played to the end", Path("out"),
+                                         days=0))
 
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = pilot.app.screen

@@ -20,7 +20,8 @@ from simulation.drills.actions import (Acknowledge, Activate, DeclareLevel, Dees
                                        Escalate, FireInject, MoveCase, OrderParts, Prioritise,
                                        Send)
 from simulation.drills.record import load_record, replay, resume, start_record
-from simulation.drills.script import example_script, load_script, play
+from simulation.drills.examples import example_script
+from simulation.drills.script import load_script, play
 from simulation.drills.session import DrillSession, log_digest
 from simulation.errors import SimulationError
 from simulation.scenario.loader import load_scenario

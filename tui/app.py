@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from incidents.store import EventStore
 from simulation.drills.catalog import DrillInfo, bundled_drills
+from simulation.drills.otherdays import DEFAULT_DAYS
 from simulation.drills.record import DEFAULT_STORE, DrillRecorder
 from simulation.drills.session import DrillSession
 from simulation.errors import SimulationError
@@ -44,6 +45,8 @@ class AppConfig:
     """Seconds between drill-clock updates."""
     running: bool = True
     """Whether a drill started from its briefing starts with the clock running."""
+    review_days: int = DEFAULT_DAYS
+    """Other days the score screen replays the team's decisions on (0: none)."""
 
 
 class MusterApp(App[None]):
@@ -118,7 +121,7 @@ class MusterApp(App[None]):
     def _ended(self, message: DrillEnded) -> None:
         self._pop_to(DrillScreen)
         self.switch_screen(ScoreScreen(message.session, message.recorder, message.reason,
-                                       self.config.out_dir))
+                                       self.config.out_dir, self.config.review_days))
 
     @on(GoHome)
     def _go_home(self) -> None:
@@ -144,10 +147,11 @@ def make_app(*, store: Path = DEFAULT_STORE, out_dir: Path = Path("muster-out"),
              drills: Callable[[], Sequence[DrillInfo]] = bundled_drills,
              clock: Callable[[], float] = time.monotonic, tick: float = 0.25,
              running: bool = True, session: DrillSession | None = None,
-             recorder: DrillRecorder | None = None) -> MusterApp:
+             recorder: DrillRecorder | None = None,
+             review_days: int = DEFAULT_DAYS) -> MusterApp:
     """The app, for the CLI and the tests alike (see the module docstring)."""
     config = AppConfig(store=store, out_dir=out_dir, drills=drills, clock=clock, tick=tick,
-                       running=running)
+                       running=running, review_days=review_days)
     return MusterApp(config, session, recorder)
 
 

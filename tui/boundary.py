@@ -10,12 +10,20 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-__all__ = ["fail"]
+__all__ = ["fail", "console"]
+
+
+def console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """A console for text that comes from files and users: Rich's markup, emoji codes and
+    highlighting off, so `[red]` in a name prints as written and a location such as
+    `file.yaml:100:20` never turns into an emoji. Style goes through `rich.text.Text`."""
+    return Console(stderr=stderr, soft_wrap=soft_wrap, highlight=False, markup=False,
+                   emoji=False)
 
 
 def fail(exc: BaseException) -> typer.Exit:
     """Print the error's lines to stderr; the Exit (status 2) for the caller to raise."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = console(stderr=True, soft_wrap=True)
     for line in str(exc).splitlines() or [type(exc).__name__]:
         err.print(line, markup=False)
     return typer.Exit(2)

@@ -10,7 +10,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import typer
-from rich.console import Console
+
+from tui.boundary import console as make_console
 
 from incidents.errors import IncidentsError
 from playbooks.errors import PlaybookError
@@ -75,7 +76,7 @@ def root(
     """
     if ctx.invoked_subcommand is None:
         if plain or not sys.stdout.isatty():
-            home(Console())
+            home(make_console())
             return
         from tui.app import run_app  # Textual only when the app opens
         run_app()
@@ -83,7 +84,7 @@ def root(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: the error boundary."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = make_console(stderr=True, soft_wrap=True)
     try:
         app(args=argv, standalone_mode=True)
     except (PlaybookError, IncidentsError, SimulationError) as exc:

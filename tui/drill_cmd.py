@@ -22,11 +22,12 @@ from rich.table import Table
 from incidents.store import EventStore
 from simulation.drills.catalog import bundled_drills
 from simulation.drills.record import DEFAULT_STORE, open_record, replay, resume, start_record
-from simulation.drills.script import example_script, load_script, play
+from simulation.drills.examples import STYLES, example_script
+from simulation.drills.script import load_script, play, take_rest
 from simulation.drills.session import DrillSession
 from simulation.drills.views import resources
 from simulation.errors import SimulationError
-from tui.boundary import fail
+from tui.boundary import fail, console as make_console
 from simulation.scenario.loader import load_scenario
 
 __all__ = ["drill_app"]
@@ -51,7 +52,7 @@ def play_cmd(
                                     show_default="the script's, else 1"),
 ) -> None:
     """Play a drill headless: the script's decisions at their minutes, to the drill's end."""
-    console = Console(highlight=False)
+    console = make_console()
     try:
         loaded = load_scenario(scenario)
         if loaded.scenario.drill is None:
@@ -109,18 +110,25 @@ def list_cmd() -> None:
     for d in bundled_drills():
         table.add_row(d.name, d.title, f"{d.length_minutes / 1440:g} d", f"{d.speed:g}x",
                       f"{d.playing_minutes:.0f} min", f"{d.injects} (+{d.contingency})")
-    Console(highlight=False).print(table)
+    make_console().print(table)
 
 
 @drill_app.command("example-script")
 def example_cmd(
     drill: str = typer.Argument(..., metavar="DRILL", help="A bundled drill or a drill file."),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed the example is checked on."),
+    style: str = typer.Option("good", "--style", help="good: the MSEL followed; late: the "
+                              "same actions too late; bad: a team that does harm (wrong "
+                              "level, late and oversized orders, VIP not first, no "
+                              "messages); passive: no decision at all."),
 ) -> None:
     """Print a valid, commented action script for a drill (its MSEL's expected actions)."""
+    if style not in STYLES:
+        raise fail(ValueError(f"--style: unknown style {style!r}; styles: "
+                              f"{', '.join(STYLES)}")) from None
     try:
         loaded = load_scenario(drill)
-        text = example_script(loaded, seed)
+        text = example_script(loaded, seed, style)  # type: ignore[arg-type]
     except SimulationError as exc:
         raise fail(exc) from None
     typer.echo(text, nl=False)
@@ -143,7 +151,7 @@ def replay_cmd(
             store.close()
     except (SimulationError, ValueError) as exc:
         raise fail(exc) from None
-    console = Console(highlight=False)
+    console = make_console()
     if report.matches:
         console.print(f"drill {sid[:8]}: reproduced exactly ({report.checked} event-log "
                       f"digests match){'; ' + report.problem if report.problem else ''}",
@@ -172,16 +180,10 @@ def resume_cmd(
                 from tui.app import run_drill_app  # Textual only when it is needed
                 run_drill_app(session, recorder)
                 return
-            actions = load_script(script)
-            for step in actions.actions:
-                if step.at < session.now:
-                    continue  # taken before the interruption
-                session.advance(step.at)
-                session.act(step.action)
-            session.advance(session.end)
+            take_rest(session, load_script(script))
             recorder.finish(session)
         finally:
             store.close()
     except (SimulationError, ValueError) as exc:
         raise fail(exc) from None
-    _summary(session, Console(highlight=False))
+    _summary(session, make_console())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from playbooks.loader import check_file, library_files
 
@@ -22,11 +23,11 @@ def home(console: Console) -> None:
         playbook, found = check_file(path)
         errors = sum(d.severity == "error" for d in found)
         if playbook is None:
-            table.add_row(path.stem, "", "", "", f"[red]{errors} error(s)[/red]")
+            table.add_row(path.stem, "", "", "", Text(f"{errors} error(s)", style="red"))
             continue
         table.add_row(playbook.name, playbook.title, str(len(playbook.lifecycle.states)),
                       f"{len(playbook.escalation.levels)}/{len(playbook.emergency.levels)}",
-                      "[green]ok[/green]" if not found else f"{len(found)} warning(s)")
+                      Text("ok", style="green") if not found else f"{len(found)} warning(s)")
     table.caption = "levels: escalation levels / emergency levels"
     console.print(table)
     console.print(

@@ -6,7 +6,9 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.text import Text
+
+from tui.boundary import console as make_console
 from rich.table import Table
 
 from incidents.model import Tier
@@ -41,8 +43,8 @@ def lint(
                                 help="Treat warnings as errors (exit 2)."),
 ) -> None:
     """Check playbooks; print FILE:LINE:COL: error|warning: message. Exit 2 on errors."""
-    out = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = make_console(soft_wrap=True)
+    err = make_console(stderr=True, soft_wrap=True)
     errors = warnings = 0
     for name in files:
         try:
@@ -74,8 +76,8 @@ def show(playbook: str = typer.Argument(..., metavar="PLAYBOOK",
                                         help="A playbook file or bundled name.")) -> None:
     """Tables of states, transitions, timers, escalation and obligations."""
     pb = load_playbook(playbook)
-    console = Console()
-    console.print(f"[bold]{pb.name}[/bold]  {pb.title}", highlight=False)
+    console = make_console()
+    console.print(Text.assemble((pb.name, "bold"), f"  {pb.title}"))
     if pb.description:
         console.print(pb.description.strip(), highlight=False, markup=False)
     console.print(f"calendar: {pb.calendar.timezone}; kinds: {', '.join(pb.kinds) or '-'}; "

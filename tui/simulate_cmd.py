@@ -17,6 +17,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
+
+from tui.boundary import console as make_console
 from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
@@ -60,8 +62,8 @@ def simulate(
         "the paired difference and its 95% CI.", show_default="no comparison"),
 ) -> None:
     """Simulate a scenario: replications, a summary with 95% CIs, a report with plots."""
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = make_console()
+    err = make_console(stderr=True, soft_wrap=True)
     try:
         loaded = load_scenario(scenario)
         for warning in loaded.warnings:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from tui.boundary import console as make_console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
@@ -108,8 +110,8 @@ def size(
                                            write_hourly, write_outputs)
     from tui.size_view import show_hourly, show_outcome, show_theory
 
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = make_console()
+    err = make_console(stderr=True, soft_wrap=True)
     runner: Runner | None = None
     status = 0
     try:

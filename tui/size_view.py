@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from simulation.sizing.output import (
     MARK,
@@ -64,7 +65,7 @@ def show_outcome(outcome: Outcome, console: Console, limit: int = 40) -> None:
         console.print(line, markup=False, highlight=False)
 
 
-def _cells(outcome: Outcome, ev: Evaluation, last: Evaluation | None) -> list[str]:
+def _cells(outcome: Outcome, ev: Evaluation, last: Evaluation | None) -> list[str | Text]:
     """A frontier row; `last`: the end of a run of implied configurations shown as one."""
     p = outcome.problem
     sim = ev.cost_estimate()
@@ -85,7 +86,8 @@ def _cells(outcome: Outcome, ev: Evaluation, last: Evaluation | None) -> list[st
     if ev.implied and ev.verdict == "too close to call":
         verdict = "at best too close (implied)"
     if ev is outcome.answer:
-        verdict = f"[bold green]{verdict}: ANSWER[/]"
+        cells.append(Text(f"{verdict}: ANSWER", style="bold green"))
+        return cells
     cells.append(verdict)
     return cells
 

@@ -16,16 +16,22 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from simulation.drills.counterfactual import Counterfactual, worth
-from simulation.drills.scoring import KPI_LABELS, RATING_WORDS, Score, Task
+from simulation.drills.format import fmt_kpi, interval_text, measure_text
+from simulation.drills.otherdays import OtherDays
+from simulation.drills.ratings import RATING_WORDS, Task
+from simulation.drills.scoring import KPI_LABELS, Score
 from simulation.drills.session import DrillSession
 from simulation.drills.views import chart
 from simulation.results.plots import draw
+
+if TYPE_CHECKING:
+    from simulation.drills.review import Review
 
 __all__ = ["Doc", "AAR_FILES", "build", "write", "fmt_kpi", "improvement"]
 
@@ -97,27 +103,6 @@ class Doc:
                 + "\n".join(body) + "\n</body></html>\n")
 
 
-def fmt_kpi(key: str, value: float | None, signed: bool = False) -> str:
-    """A KPI as a reader takes it in: 97.5%, 45 min, 12.0 h, 1,234 (a difference signed,
-    no sign on one that rounds to zero)."""
-    if value is None:
-        return "n/a"
-    unit = KPI_LABELS[key][1]
-    if unit == "share":
-        text = f"{100 * value:.1f}{' pts' if signed else '%'}"
-    elif unit == "minutes":
-        text = f"{value:.0f} min"
-    elif unit == "hours":
-        text = f"{value:.1f} h"
-    else:
-        text = f"{value:,.0f}"
-    if text.startswith("-") and not any(c in "123456789" for c in text):
-        text = text[1:]  # -0.0 pts
-    if signed and not text.startswith("-") and any(c in "123456789" for c in text):
-        text = "+" + text
-    return text
-
-
 def _when(minute: float | None, start: datetime) -> str:
     if minute is None:
         return "-"
@@ -167,33 +152,77 @@ def _expected_action(task: Task, session: DrillSession) -> str | None:
     return None
 
 
-def build(session: DrillSession, result: Score, others: dict[str, Counterfactual],
-          header: dict[str, Any], notes: list[Any], *, today: date | None = None) -> Doc:
-    """The report of a finished drill (see the module docstring)."""
+_PART_TEXT = {
+    "tasks": "critical tasks rated P/S/M/U (P 100, S 75, M 40, U 0)",
+    "service": "tier-weighted SLA attainment, every customer counted",
+    "customers_lost": "customers lost, tier-weighted",
+    "cost": "everything spent plus the price of lost service",
+    "communications": "messages sent on time minus owed and never sent",
+}
+
+
+def _score_section(doc: Doc, result: Score) -> None:
+    doc.add("p", f"Score: {result.total:.1f} (no response scores 0, the playbook's autopilot "
+                 "100; below 0 the decisions did harm). How each part and rating is worked "
+                 "out: docs/drills.md.")
+    rows = []
+    for part, value in result.parts.items():
+        p = result.placements.get(part)
+        where = "" if p is None else (f"team {measure_text(part, p.team)}, autopilot "
+                                      f"{measure_text(part, p.autopilot)}, no response "
+                                      f"{measure_text(part, p.none)}: {p.note}")
+        rows.append([part, "left out" if value is None else f"{value:.0f}",
+                     f"{result.weights.get(part, 0):g}", _PART_TEXT.get(part, ""), where])
+    doc.add("table", ["part", "score", "weight", "measures", "the three runs"], rows)
+
+
+def _days_section(doc: Doc, days: OtherDays) -> None:
+    doc.add("h2", "Your decisions on other days")
+    doc.add("p", f"The team's operation-level decisions (levels, unlocks, orders, messages, "
+                 f"priority rules, contingency injects) replayed at their minutes on "
+                 f"{len(days.seeds)} other days (seeds), each beside the autopilot and no "
+                 f"response on the same day and carried to its end: mean paired difference "
+                 f"and its 95% interval (Student's t; the BCa bootstrap where the differences "
+                 f"are skewed). An interval that holds 0 is noise, not a difference."
+                 + (f" {days.refused} decisions were refused on some days." if days.refused
+                    else ""))
+    rows = []
+    for key, (label, _) in KPI_LABELS.items():
+        a, n = days.vs_autopilot[key], days.vs_none[key]
+        if a.mean is None and n.mean is None:
+            continue
+        rows.append([label, interval_text(key, a), interval_text(key, n)])
+    doc.add("table", ["KPI", "team - autopilot", "team - no response"], rows)
+
+
+def build(review: Review, header: dict[str, Any], *, today: date | None = None) -> Doc:
+    """The report of a reviewed drill (see the module docstring)."""
+    session, result, others = review.session, review.score, review.others
+    notes = session.notes
     drill = session.drill
     start = session.loaded.scenario.start
     today = today or date.today()
+    ended = session.ended_at if session.ended_at is not None else session.now
     doc = Doc()
     doc.add("h1", f"After-action report: {drill.title}")
     doc.add("h2", "Overview")
     roles = ", ".join(f"{r.title} ({k})" for k, r in drill.roles.items())
     people = ", ".join(f"{p.get('name')} ({p.get('role')})"
                        for p in header.get("participants", [])) or "not recorded"
+    carried = max(session.now - ended, 0.0)
     doc.add("ul", [f"Scenario: {session.loaded.scenario.name} ({session.loaded.scenario.title})",
                    f"Team: {header.get('team') or drill.team or 'not named'}; roles: {roles}",
                    f"Participants: {people}",
                    f"Played: {header.get('started', '-')} (Muster {header.get('muster_version')}"
                    f", seed {header.get('seed')}, record {header.get('id', '')[:8]})",
-                   f"Length: {session.now / 60:.1f} simulated hours of {drill.length} "
-                   f"({'played to the end' if session.finished else 'ended early'})",
+                   f"Length: {ended / 60:.1f} simulated hours of {drill.length} "
+                   f"({'played to the end' if ended >= session.end - 1e-9 else 'ended early'});"
+                   f" the backlog it left was carried {carried / 60:.1f} hours more until every "
+                   "case had closed (no new arrivals, no new decisions)",
                    f"Decisions: {sum(1 for o in session.outcomes if o.ok)} taken, "
                    f"{sum(1 for o in session.outcomes if not o.ok)} refused; injects fired: "
                    f"{len(session.fired)}"])
-    parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"
-                      for k, v in result.parts.items())
-    weights = ", ".join(f"{k} {w:g}" for k, w in result.weights.items())
-    doc.add("p", f"Score: {result.total:.1f} / 100 (parts out of 100: {parts}; weights: "
-                 f"{weights}). How each part and rating is worked out: docs/drills.md.")
+    _score_section(doc, result)
     if result.coverage():
         doc.add("p", f"Note: the drill {result.coverage()}.")
     doc.add("h2", "Objectives and critical tasks")
@@ -205,11 +234,13 @@ def build(session: DrillSession, result: Score, others: dict[str, Counterfactual
         title = f"{objective}: {spec.title}" if spec else objective
         counts = " ".join(f"{r}{sum(1 for t in tasks if t.rating == r)}" for r in "PSMU"
                           if any(t.rating == r for t in tasks))
-        doc.add("h3", f"{title} ({counts})")
+        doc.add("h3", f"{title} ({counts or 'not yet due'})")
         if spec and spec.capability:
             doc.add("p", f"Capability: {spec.capability}. {spec.description}")
-        doc.add("table", ["task", "role", "due", "rating", "why", "evidence"],
-                [[t.title, t.role, _when(t.due, start), f"{t.rating} ({RATING_WORDS[t.rating]})",
+        doc.add("table", ["task", "addressed to", "done by", "due", "rating", "why",
+                          "evidence"],
+                [[t.title, t.role, t.actor or "-", _when(t.due, start),
+                  f"{t.rating} ({RATING_WORDS[t.rating]})" if t.rating else "not rated",
                   t.reason, "; ".join([f"{_when(ev.minute, start)} {ev.text}"
                                        for ev in t.evidence]
                                       + [f"{_when(n.at, start)} observer: {n.action.get('text')}"
@@ -219,19 +250,21 @@ def build(session: DrillSession, result: Score, others: dict[str, Counterfactual
     doc.add("h2", "Strengths")
     doc.add("ul", [f"{t.title} ({t.role}): {t.reason}" for t in strengths]
             or ["No critical task was performed without challenges."])
-    areas = [t for t in result.tasks if t.rating != "P"]
+    areas = [t for t in result.tasks if t.rating not in ("P", None)]
     doc.add("h2", "Areas for improvement")
     doc.add("ul", [f"{t.title}: {t.rating}, {t.reason}" for t in areas]
-            or ["None: every critical task was performed without challenges."])
+            or ["None: every critical task rated was performed without challenges."])
     doc.add("h2", "Improvement plan")
     doc.add("table", ["area for improvement", "corrective action", "responsible", "due"],
             [[t.title, improvement(t, _expected_action(t, session)),
               drill.roles[t.role].title if t.role in drill.roles else t.role,
-              (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat()] for t in areas])
+              (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat()]  # type: ignore[index]
+             for t in areas])
     doc.add("h2", "What your decisions were worth")
     doc.add("p", "The same surge on the same seed (the same arrivals, customers and work "
                  "times, the same injects at the same minutes), played by the playbook's "
-                 "autopilot and with no response at all.")
+                 "autopilot and with no response at all; all three carried to their end after "
+                 "the drill the same way. Costs add up to the total.")
     auto, none = others.get("autopilot"), others.get("none")
     rows = []
     for key, (label, _) in KPI_LABELS.items():
@@ -244,6 +277,13 @@ def build(session: DrillSession, result: Score, others: dict[str, Counterfactual
     doc.add("table", ["KPI", "your team", "autopilot", "no response", "team - autopilot",
                       "team - no response"], rows)
     doc.add("img", "kpis.png", "KPIs: your team, the autopilot, no response")
+    doc.add("h3", "The drill and its carry-over")
+    doc.add("table", ["window", "hours", "cost with lost service", "SLA penalties",
+                      "lost customers (price)"],
+            [[name, f"{w['minutes'] / 60:.1f}", f"{w['cost']:,.0f}", f"{w['penalties']:,.0f}",
+              f"{w['lost_customers']:,.0f}"] for name, w in result.windows.items()])
+    if review.days is not None:
+        _days_section(doc, review.days)
     doc.add("h2", "Timeline")
     doc.add("img", "timeline.png", "Backlog and SLA attainment with injects, decisions, "
                                    "level changes and breaches")
@@ -309,7 +349,7 @@ def _timeline(session: DrillSession) -> Figure:
 
 
 def _kpi_plot(result: Score, others: dict[str, Counterfactual]) -> Figure:
-    keys = ["attainment", "time_to_acknowledge", "peak_backlog", "abandonment",
+    keys = ["service", "customers_lost", "time_to_acknowledge", "peak_backlog",
             "stock_out_hours", "cost"]
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, len(keys))
@@ -328,12 +368,12 @@ def _kpi_plot(result: Score, others: dict[str, Counterfactual]) -> Figure:
     return fig
 
 
-def write(out_dir: Path, session: DrillSession, result: Score,
-          others: dict[str, Counterfactual], header: dict[str, Any], notes: list[Any], *,
+def write(out_dir: Path, review: Review, header: dict[str, Any], *,
           warn: Callable[[str], None] | None = None) -> list[Path]:
     """Write the report's files (AAR_FILES) into `out_dir`; the paths written."""
+    session, result, others = review.session, review.score, review.others
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = build(session, result, others, header, notes)
+    doc = build(review, header)
     md = out_dir / "after-action.md"
     md.write_text(doc.markdown(), encoding="utf-8")
     page = out_dir / "after-action.html"

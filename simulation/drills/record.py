@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from incidents.store import EventStore, StoreError
 from simulation.drills.actions import ACTION_TYPES
 from simulation.drills.session import DrillSession, log_digest
@@ -30,6 +32,7 @@ from simulation.results.common import muster_version
 from simulation.scenario.loader import LoadedScenario, scenario_from_text
 
 __all__ = ["DEFAULT_STORE", "STREAM_KIND", "FORMAT", "DrillRecorder", "RecordedDrill",
+           "RecordedAction",
            "ReplayReport", "start_record", "open_record", "load_record", "rebuild", "replay",
            "resume"]
 
@@ -107,39 +110,101 @@ def open_record(ref: str | Path, stream: str | None = None) -> tuple[EventStore,
         raise
 
 
+@dataclass(frozen=True)
+class RecordedAction:
+    """One decision as recorded: when, what, whether it was taken, the event log's digest
+    after it, by whom, and its idempotency key."""
+
+    minute: float
+    action: Any
+    """The validated action (actions.py)."""
+    ok: bool
+    digest: str | None
+    role: str
+    key: str | None
+
+    def __iter__(self):  # (minute, body, ok, digest, role, key), as review and tests unpack
+        return iter((self.minute, self.action.model_dump(mode="json", exclude_none=True),
+                     self.ok, self.digest, self.role, self.key))
+
+
 @dataclass
 class RecordedDrill:
     """A record read back: its header and events, in order."""
 
     stream_id: str
     header: dict[str, Any]
-    actions: list[tuple[float, dict[str, Any], bool, str | None, str]] = field(default_factory=list)
-    """(minute, action, taken, digest, role) of every decision, in order."""
+    actions: list[RecordedAction] = field(default_factory=list)
+    """Every decision, in order."""
     injects: list[tuple[float, str, bool]] = field(default_factory=list)
     clock: float = 0.0
     """The last simulated minute the record reached."""
     end: dict[str, Any] | None = None
 
+    @property
+    def keys(self) -> set[str]:
+        """The idempotency keys of the decisions already in the record."""
+        return {a.key for a in self.actions if a.key is not None}
+
+
+def _bad(store: EventStore, stream_id: str, seq: int | None, message: str) -> SimulationError:
+    where = f"{store.path}: error: drill {stream_id[:8]}" + (f", event {seq}" if seq else "")
+    return SimulationError(f"{where}: {message} (the record is damaged or was written by "
+                           "another program)")
+
 
 def load_record(store: EventStore, stream_id: str) -> RecordedDrill:
+    """Read a record back, checking every event it uses: a damaged one is refused with its
+    number and what is wrong, never half read."""
     header = store.header(stream_id)
-    where = f"{store.path}: error: drill {stream_id[:8]}"
     if header.get("format") != FORMAT:
-        raise SimulationError(f"{where}: record format {header.get('format')!r}; this Muster "
-                              f"reads format {FORMAT}")
+        raise _bad(store, stream_id, 1, f"record format {header.get('format')!r}; this "
+                   f"Muster reads format {FORMAT}")
+    for name, kind in (("seed", int), ("scenario_text", str), ("scenario_sha256", str),
+                       ("scenario_path", str)):
+        value = header.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _bad(store, stream_id, 1, f"header: {name} is {value!r}, not "
+                       f"{'a whole number' if kind is int else 'text'}")
     out = RecordedDrill(stream_id, header)
     for ev in store.events(stream_id):
         minute = ev.sim_minute or 0.0
         out.clock = max(out.clock, minute)
+        p = ev.payload
         if ev.kind == "action":
-            p = ev.payload
-            out.actions.append((minute, p["action"], bool(p["ok"]), p.get("digest"),
-                                p.get("role", "")))
+            out.actions.append(_recorded_action(store, stream_id, ev.seq, minute, p))
         elif ev.kind == "inject":
-            out.injects.append((minute, ev.payload["inject"], bool(ev.payload["by_hand"])))
+            inject = p.get("inject")
+            if not isinstance(inject, str):
+                raise _bad(store, stream_id, ev.seq, f"inject event without an inject id: {p}")
+            out.injects.append((minute, inject, bool(p.get("by_hand"))))
         elif ev.kind == "end":
-            out.end = ev.payload
+            out.end = p
     return out
+
+
+def _recorded_action(store: EventStore, stream_id: str, seq: int, minute: float,
+                     p: dict[str, Any]) -> RecordedAction:
+    body = p.get("action")
+    if not isinstance(body, dict):
+        raise _bad(store, stream_id, seq, f"action event without an action: {p}")
+    kind = body.get("kind")
+    if kind not in ACTION_TYPES:
+        raise _bad(store, stream_id, seq, f"unknown action {kind!r}; actions: "
+                   f"{', '.join(ACTION_TYPES)}")
+    try:
+        action = ACTION_TYPES[kind].model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "action"
+        raise _bad(store, stream_id, seq, f"action {kind}: {where}: {first['msg']}") from None
+    digest, role, key = p.get("digest"), p.get("role", ""), p.get("key")
+    if not isinstance(p.get("ok"), bool) or not isinstance(role, str) \
+            or not (digest is None or isinstance(digest, str)) \
+            or not (key is None or isinstance(key, str)):
+        raise _bad(store, stream_id, seq, "action event with a malformed ok, role, digest "
+                   "or key")
+    return RecordedAction(minute, action, p["ok"], digest, role, key)
 
 
 def rebuild(record: RecordedDrill) -> LoadedScenario:
@@ -151,10 +216,6 @@ def rebuild(record: RecordedDrill) -> LoadedScenario:
                               "record does not match its digest: the record is damaged")
     path = Path(h["scenario_path"])
     return scenario_from_text(text, file=str(path), base=path.parent)
-
-
-def _action(body: dict[str, Any]) -> Any:
-    return ACTION_TYPES[body["kind"]].model_validate(body)
 
 
 @dataclass(frozen=True)
@@ -171,9 +232,11 @@ def replay(store: EventStore, stream_id: str) -> ReplayReport:
     record = load_record(store, stream_id)
     session = DrillSession(rebuild(record), int(record.header["seed"]))
     checked = 0
-    for minute, body, ok, digest, role in record.actions:
+    for rec in record.actions:
+        minute, ok, digest, body = rec.minute, rec.ok, rec.digest, rec.action.model_dump(
+            mode="json", exclude_none=True)
         session.advance(minute)
-        outcome = session.act(_action(body), role=role or None)
+        outcome = session.act(rec.action, role=rec.role or None, key=rec.key)
         if outcome.ok != ok:
             return ReplayReport(False, checked, f"decision {body} at minute {minute:g} was "
                                 f"{'taken' if ok else 'refused'} in the drill but "
@@ -190,7 +253,7 @@ def replay(store: EventStore, stream_id: str) -> ReplayReport:
         session.advance(record.clock)
         checked += 1
         final = log_digest(session.world)
-        if final != end["digest"]:
+        if final != end.get("digest"):
             return ReplayReport(False, checked, "the final event log differs", final)
         return ReplayReport(True, checked, "", final)
     return ReplayReport(True, checked, "the record has no end (an interrupted drill: "
@@ -204,9 +267,9 @@ def resume(store: EventStore, stream_id: str) -> tuple[DrillSession, DrillRecord
         raise SimulationError(f"{store.path}: error: drill {stream_id[:8]} ended "
                               f"({record.end.get('reason')}); nothing to resume")
     session = DrillSession(rebuild(record), int(record.header["seed"]))
-    for minute, body, _, _, role in record.actions:
-        session.advance(minute)
-        session.act(_action(body), role=role or None)
+    for rec in record.actions:
+        session.advance(rec.minute)
+        session.act(rec.action, role=rec.role or None, key=rec.key)
     session.advance(record.clock)
     recorder = DrillRecorder(store, stream_id)
     session.recorder = recorder

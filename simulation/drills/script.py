@@ -6,8 +6,8 @@ start it is taken (`{at: 2h, role: resources_lead, kind: order_parts, sku: X, qt
 time order. Structure (unknown action kinds, fields, bad times) is refused at its line before
 anything runs; a decision the drill refuses when it comes (an unknown or closed case, an
 unlock the level does not allow) is refused at its line too, after a silent rehearsal, so a
-record is only ever written for a script that plays through. `example_script` writes a valid,
-commented script for a drill from its master scenario events list.
+record is only ever written for a script that plays through. `examples.example_script` writes
+a valid, commented script for a drill from its master scenario events list.
 """
 
 from __future__ import annotations
@@ -16,20 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from incidents.sla import Duration
 from incidents.source import (Diagnostic, Document, SourceError, diagnostics_from_validation,
                               load_document, suggest)
-from simulation.drills.actions import ACTION_TYPES, Action
+from simulation.drills.actions import ACTION_TYPES
 from simulation.drills.session import DrillSession, Outcome, Recorder
 from simulation.errors import SimulationError
 from simulation.scenario.loader import LoadedScenario
 
-__all__ = ["ScriptedAction", "Script", "load_script", "play", "example_script"]
-
-_ACTION = TypeAdapter(Action)
-
+__all__ = ["ScriptedAction", "Script", "load_script", "play", "step_key", "take_rest"]
 
 @dataclass(frozen=True)
 class ScriptedAction:
@@ -147,11 +144,11 @@ def _run(loaded: LoadedScenario, script: Script, seed: int, recorder: Recorder |
          progress: Callable[[float], None] | None) -> tuple[DrillSession, list[Outcome]]:
     session = DrillSession(loaded, seed, recorder=recorder)
     outcomes: list[Outcome] = []
-    for step in script.actions:
+    for i, step in enumerate(script.actions):
         session.advance(step.at)
         if step.at > session.end:
             break
-        outcomes.append(session.act(step.action))
+        outcomes.append(session.act(step.action, key=step_key(i, step)))
         if progress is not None:
             progress(session.now / session.end)
     session.advance(session.end)
@@ -160,92 +157,22 @@ def _run(loaded: LoadedScenario, script: Script, seed: int, recorder: Recorder |
     return session, outcomes
 
 
-def example_script(loaded: LoadedScenario, seed: int = 1) -> str:
-    """A valid, commented script for the drill: for each inject, the actions its MSEL row
-    expects, taken halfway to their deadline (played to check every one is accepted)."""
-    drill = loaded.scenario.drill
-    if drill is None:
-        raise SimulationError(f"{loaded.path or loaded.scenario.name}: error: no `drill:` "
-                              "section")
-    plan: list[tuple[float, dict[str, Any], str]] = []
-    for inject in drill.injects:
-        fired = inject.at.wall_minutes  # type: ignore[union-attr]
-        plan.append((fired + 5, {"kind": "acknowledge", "inject": inject.id,
-                                 "role": inject.to}, f"{inject.id}: {inject.subject}"))
-        for exp in inject.expect:
-            if exp.action in ("acknowledge", "move_case"):
-                continue  # acknowledged above; a move needs a pool the example cannot guess
-            body: dict[str, Any] = {"kind": exp.action, "role": inject.to}
-            for name in ("level", "resource", "sku", "obligation", "pool"):
-                if getattr(exp, name) is not None:
-                    body[name] = getattr(exp, name)
-            body.update({"order_parts": {"qty": _order_size(loaded, exp.sku)},
-                         "prioritise": {"tier": "VIP"},
-                         "priority_rule": {"order": ["tier", "deadline"]},
-                         "note": {"text": exp.task or inject.subject}}.get(exp.action, {}))
-            plan.append((fired + exp.within.wall_minutes / 2, body, exp.task or exp.action))
-    plan.sort(key=lambda p: p[0])
-    session = DrillSession(loaded, seed)
-    lines = [f"# Action script for drill {loaded.scenario.name!r} ({drill.title}), seed {seed}.",
-             "# Play it: muster drill " + _drill_ref(loaded) + " --script THIS_FILE",
-             "# Each action: `at` (simulated time from the start), the acting `role`, the",
-             "# `kind` of decision and its arguments; see docs/drills.md.",
-             "muster: 1", f"drill: {loaded.scenario.name}", f"seed: {seed}", "actions:"]
-    for at, body, why in plan:
-        session.advance(at)
-        if body["kind"] in ("escalate", "deescalate"):
-            target = _newest_case(session)
-            if target is None:
-                continue
-            body["case"] = target
-        outcome = session.act(_ACTION.validate_python(body))
-        if not outcome.ok:
-            continue  # e.g. an unlock a level above the one declared: not in the example
-        args = ", ".join(f"{k}: {_yaml(v)}" for k, v in body.items())
-        lines.append(f"  # {why}")
-        lines.append(f"  - {{at: {_duration(at)}, {args}}}")
-    return "\n".join(lines) + "\n"
+def step_key(index: int, step: ScriptedAction) -> str:
+    """The idempotency key of a script's step: its place and what it does, so a resume
+    with the same script never takes a step the record holds."""
+    return f"script:{index}:{step.action.kind}@{step.at:g}"
 
 
-def _drill_ref(loaded: LoadedScenario) -> str:
-    """How to name the drill on the command line: its bundled name, or its file."""
-    from simulation.scenario.loader import scenarios_dir
-    path = loaded.path
-    if path is not None and path.parent.resolve() != scenarios_dir().resolve():
-        return str(path)
-    return loaded.scenario.name
-
-
-def _order_size(loaded: LoadedScenario, sku: str | None) -> int:
-    """A sensible order in an example: the part's reorder batch, else its order-up-to
-    level, else its initial stock, else 100."""
-    spec = loaded.scenario.parts.get(sku or "")
-    if spec is None:
-        return 100
-    policy = spec.policy
-    return int(policy.Q or policy.S or policy.level or spec.initial or 100)
-
-
-def _newest_case(session: DrillSession) -> int | None:
-    """The most recently opened open case with the highest tier (VIP first)."""
-    world = session.world
-    best = None
-    for cid in range(len(world.cases) - 1, -1, -1):
-        if world.cases[cid] is not None:
-            if world.table.tier[cid] == 0:
-                return cid
-            best = best if best is not None else cid
-    return best
-
-
-def _duration(minutes: float) -> str:
-    if minutes % 60 == 0:
-        return f"{minutes / 60:g}h"
-    return f"{minutes:g}m"
-
-
-def _yaml(value: Any) -> str:
-    text = str(value)
-    if any(c in text for c in ":{}[],#&*!|>'\"%@`") or text.strip() != text or not text:
-        return '"' + text.replace('\\', '\\\\').replace('"', '\\"') + '"'
-    return text
+def take_rest(session: DrillSession, script: Script) -> None:
+    """Play a script's steps on an interrupted session (record.resume): the steps the record
+    already holds (by key) are skipped; so are steps before the resume minute without a
+    key in the record (played live, not from this script: they cannot be matched)."""
+    for i, step in enumerate(script.actions):
+        key = step_key(i, step)
+        if key in session.keys or step.at < session.now:
+            continue
+        session.advance(step.at)
+        if session.finished and step.at > session.end:
+            break
+        session.act(step.action, key=key)
+    session.advance(session.end)

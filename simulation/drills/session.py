@@ -30,12 +30,20 @@ from simulation.drills.actions import (Acknowledge, Activate, DeclareLevel, Dees
 from simulation.drills.team import TeamPolicy
 from simulation.errors import SimulationError
 from simulation.model.world import World
+from simulation.results.metrics import compute
 from simulation.scenario.dispatch import pool_skills
 from simulation.scenario.drill import Drill, DrillInject
 from simulation.scenario.loader import LoadedScenario
 from incidents.source import suggest
 
-__all__ = ["DrillSession", "Outcome", "Fired", "log_digest", "PolicyName"]
+__all__ = ["DrillSession", "Outcome", "Fired", "log_digest", "PolicyName", "COSTLY",
+           "CARRY_MINUTES"]
+
+COSTLY = ("activate", "order_parts")
+"""Decisions that cost money (the cost-plan rule looks at them)."""
+CARRY_MINUTES = 30 * 1440.0
+"""The longest carry-over after a drill's end: a month is enough for every case the bundled
+drills leave open to close; what is still open then is priced as open past its deadline."""
 
 PolicyName = Literal["team", "autopilot", "none"]
 Recorder = Callable[[str, dict[str, Any], float | None], None]
@@ -55,6 +63,12 @@ class Outcome:
     details: dict[str, Any] | None = None
     """What the decision resolved to (the unlock an `activate` picked, the audience of a
     message): read by the after-action review."""
+    spent: float | None = None
+    """For a decision that costs money (an unlock, a parts order): what the response had
+    cost up to the moment it was taken (the cost-plan rule judges it by this)."""
+    key: str | None = None
+    """The action's idempotency key (a script's step, a screen's key press): a record
+    holding it took the action already, so a resume never takes it twice."""
 
 
 @dataclass
@@ -120,6 +134,12 @@ class DrillSession:
         self._wall = wall or (lambda: datetime.now(timezone.utc))
         self._actor = self.role
         self._details = {}
+        self.keys: dict[str, Outcome] = {}
+        """Idempotency key -> what became of the action that carried it."""
+        self.over = False
+        """The drill has ended: no inject fires and no decision is taken any more."""
+        self.ended_at: float | None = None
+        """The minute the drill ended (its length, or earlier), once it has."""
         self.version = 0
         """Bumped whenever something a screen shows changes outside the model (an action,
         an inject)."""
@@ -149,6 +169,27 @@ class DrillSession:
             if self.recorder is not None and int(to // 60) > int(before // 60):
                 self.recorder("clock", {}, self.now)
 
+    def spent(self) -> float:
+        """What the response has cost so far (every cost `metrics` counts, the price of lost
+        service included), measured now."""
+        return float(compute(self.world.results())["costs"]["measured"]["total"])
+
+    def carry_over(self, limit: float = CARRY_MINUTES) -> None:
+        """End the drill now (if it has not ended) and carry what it left behind to its end:
+        no new arrivals, no new decision, every open case followed until it closes (or
+        `limit` minutes pass). The world's measured windows become the drill and the
+        carry-over (model/world.py `carry_over`). A record is not written to: what happens
+        after the end is a consequence of the drill, computed again by every review."""
+        if self.over:
+            return
+        self.over = True
+        self.ended_at = self.now
+        recorder, self.recorder = self.recorder, None
+        try:
+            self.world.carry_over(limit)
+        finally:
+            self.recorder = recorder
+
     def next_inject_at(self) -> float | None:
         """When the next timed inject fires (None: no more)."""
         times = [i.at.wall_minutes for i in self.drill.injects  # type: ignore[union-attr]
@@ -157,7 +198,7 @@ class DrillSession:
 
     # -- injects -----------------------------------------------------------------------------
     def _fire(self, inject: DrillInject, by_hand: bool) -> None:
-        if inject.id in self.fired:
+        if inject.id in self.fired or self.over:
             return
         number = self.numbers[inject.id]
         self.world.apply_effect(number, inject.effect)
@@ -170,13 +211,21 @@ class DrillSession:
         return [f for f in self.fired.values() if f.acknowledged is None]
 
     # -- decisions ---------------------------------------------------------------------------
-    def act(self, action: Any, *, role: str | None = None) -> Outcome:
-        """Apply a decision now, or refuse it (nothing changes) with the reason."""
+    def act(self, action: Any, *, role: str | None = None, key: str | None = None) -> Outcome:
+        """Apply a decision now, or refuse it (nothing changes) with the reason. `key`: the
+        action's idempotency key, kept in the record."""
+        if key is not None and key in self.keys:
+            return self.keys[key]  # taken (or refused) already: a retry changes nothing
         role = action.role or role or self.role
         wall = self._wall().isoformat(timespec="seconds")
-        if role not in self.drill.roles:
+        spent = None
+        if self.over:
+            ok, message = False, "the drill has ended"
+        elif role not in self.drill.roles:
             ok, message = False, f"unknown role {role!r}{suggest(role, self.drill.roles)}"
         else:
+            if action.kind in COSTLY:
+                spent = self.spent()
             handler = getattr(self, f"_do_{action.kind}")
             self._actor = role
             self._details: dict[str, Any] = {}
@@ -185,14 +234,19 @@ class DrillSession:
             except InvalidTrigger as exc:  # the runtime refused the step: nothing changed
                 ok, message = False, str(exc)
         outcome = Outcome(ok, message, action.model_dump(mode="json", exclude_none=True),
-                          self.now, wall, role, dict(self._details) if ok else None)
+                          self.now, wall, role, dict(self._details) if ok else None,
+                          spent if ok else None, key)
         self.outcomes.append(outcome)
+        if key is not None:
+            self.keys[key] = outcome
         if ok and action.kind == "note":
             self.notes.append(outcome)
         self.version += 1
         if self.recorder is not None:
             payload = {"action": outcome.action, "role": role, "ok": ok, "message": message,
                        "wall": wall, "details": outcome.details}
+            if key is not None:
+                payload["key"] = key
             if ok:
                 payload["digest"] = log_digest(self.world)
             self.recorder("action", payload, self.now)
@@ -236,7 +290,14 @@ class DrillSession:
             effects += (Revoked(u.resource, u.level, u.pool, g.unlock),)
             del self.grants[g.unlock]
         world.emergency_effects(effects)
+        if target < current:  # messages owed for the levels left are owed no more
+            for msg, _ in list(world.operation_owed):
+                ob = self._obligation(msg.obligation)
+                owner = ob.on.emergency
+                if owner is not None and self.emergency.index(owner) > target:
+                    world.withdraw_operation_message(msg)
         team.posture = Posture(target, self.now)
+        self._details = {"level": a.level, "revoked": [g.unlock for g in taken_back]}
         word = "raised" if target > current else "lowered"
         back = f"; taken back: {', '.join(self._unlock_name(g.unlock) for g in taken_back)}" \
             if taken_back else ""

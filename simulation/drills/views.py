@@ -185,7 +185,8 @@ def timeline(session: DrillSession, cid: int) -> list[tuple[float, str]]:
             "escalated": lambda: f"escalated {names[b]} -> {names[a]}",
             "deescalated": lambda: f"de-escalated {names[b]} -> {names[a]}",
             "message_owed": lambda: f"message {names[a]} owed to {names[b]}",
-            "message_sent": lambda: f"message {names[a]} sent{'' if b else ' late'}",
+            "message_sent": lambda: f"message {names[a]} sent"
+                                f"{' late' if b == 0 else ' (not owed)' if b == 2 else ''}",
             "closed": lambda: f"closed in {names[a]}",
             "abandoned": lambda: f"customer gave up waiting in {names[a]}",
             "complaint": lambda: f"complaint about case {a}",

@@ -25,7 +25,8 @@ from simulation.scenario.limits import (MAX_DRILL_ITEMS, MAX_SLOWDOWN, MAX_SPEED
                                         MAX_SURGE_FACTOR, MIN_SURGE_MINUTES)
 
 __all__ = ["METHODS", "ACTIONS", "DEFAULT_ROLES", "Expectation", "InjectEffect", "DrillInject",
-           "DrillRole", "Participant", "Objective", "Scoring", "Drill", "drill_diagnostics"]
+           "DrillRole", "Participant", "Objective", "Scoring", "Drill", "drill_diagnostics",
+           "PARTS"]
 
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
@@ -81,6 +82,8 @@ class Expectation(_Strict):
     """Match only an action with these arguments (any, when not given)."""
     pool: str | None = None
     """activate: the unlock's pool (overtime for which pool)."""
+    qty: int | None = Field(default=None, ge=1, le=MAX_UNITS)
+    """order_parts: at least this many units (an order of fewer does not meet the task)."""
     task: str = ""
     """The critical task in words (shown in the evaluation)."""
 
@@ -159,15 +162,24 @@ def _default_roles() -> dict[str, DrillRole]:
     return {k: DrillRole(title=t, description=d) for k, (t, d) in DEFAULT_ROLES.items()}
 
 
+PARTS = ("tasks", "service", "customers_lost", "cost", "communications")
+"""The score's parts: the critical tasks, and four outcomes placed between the drill's two
+counterfactuals (docs/drills.md)."""
+
+
 class Scoring(_Strict):
     """How the after-action review rates and scores a drill (docs/drills.md): the weights of
-    the score's four parts, and the rules for the critical tasks the playbook implies."""
+    the score's parts, and the rules for the critical tasks the playbook implies."""
 
-    weights: dict[Literal["tasks", "service", "communications", "cost"],
+    weights: dict[Literal["tasks", "service", "customers_lost", "cost", "communications"],
                   Annotated[float, Field(ge=0, le=1000)]] = Field(
-        default_factory=lambda: {"tasks": 50.0, "service": 25.0, "communications": 15.0,
-                                 "cost": 10.0})
+        default_factory=lambda: {"tasks": 40.0, "service": 20.0, "customers_lost": 15.0,
+                                 "cost": 15.0, "communications": 10.0})
     """Relative weights; a part missing from the map weighs 0."""
+    tier_weights: dict[Tier, Annotated[float, Field(ge=0, le=1000)]] = Field(
+        default_factory=lambda: {Tier.VIP: 4.0, Tier.TIER1: 2.0, Tier.TIER2: 1.0})
+    """How much a customer of each tier counts in the service and customers-lost parts
+    (VIP first); a tier missing from the map counts 0."""
     level_within: Duration = Field(default_factory=lambda: Duration.parse("30m"))
     """An emergency level is due this long after its entry condition first holds."""
     level_allowance: Duration = Field(default_factory=lambda: Duration.parse("30m"))
@@ -190,6 +202,8 @@ class Scoring(_Strict):
             raise ValueError("service_levels: three rates, 1 >= P >= S >= M >= 0")
         if not sum(self.weights.values()) > 0:
             raise ValueError("weights: at least one part must weigh more than zero")
+        if not sum(self.tier_weights.values()) > 0:
+            raise ValueError("tier_weights: at least one tier must weigh more than zero")
         return self
 
 

@@ -14,19 +14,24 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Markdown, Static
 
-from simulation.drills.aar import fmt_kpi, write
+from simulation.drills.aar import write
+from simulation.drills.format import fmt_kpi, interval_text, measure_text
+from simulation.drills.otherdays import DEFAULT_DAYS, other_days
 from simulation.drills.counterfactual import worth
 from simulation.drills.record import DrillRecorder
 from simulation.drills.review import Review, review_session, save_score
-from simulation.drills.scoring import KPI_LABELS, RATING_WORDS
+from simulation.drills.ratings import RATING_WORDS
+from simulation.drills.scoring import KPI_LABELS
 from simulation.drills.screenviews import elapsed_text, level_label, sim_time
 from simulation.drills.session import DrillSession
+from simulation.sizing.executors import make_runner
 from tui.messages import GoHome
 
 __all__ = ["ScoreScreen"]
@@ -34,6 +39,13 @@ __all__ = ["ScoreScreen"]
 WHY_WIDTH = 48
 """Characters of a rating's reason in the table; the detail below shows it all."""
 RATING_STYLE = {"P": "bold green", "S": "yellow", "M": "bold dark_orange", "U": "bold red"}
+DAY_KPIS = ("service", "customers_lost", "cost", "attainment", "time_to_acknowledge",
+            "messages_on_time")
+"""The KPIs the screen shows for the other days (the report has them all)."""
+
+
+class _Stopped(Exception):
+    """The screen was left while the other days ran: stop them."""
 
 
 class ScoreScreen(Screen[None]):
@@ -52,10 +64,12 @@ class ScoreScreen(Screen[None]):
     BINDINGS = [Binding("h", "home", "Home"), Binding("q", "app.quit", "Quit")]
 
     def __init__(self, session: DrillSession, recorder: DrillRecorder | None, reason: str,
-                 out_dir: Path) -> None:
+                 out_dir: Path, days: int = DEFAULT_DAYS) -> None:
         super().__init__()
         self.session, self.recorder, self.reason = session, recorder, reason
         self.out_dir = out_dir
+        self.days = days
+        """Other days to replay the decisions on (0: none)."""
         self.review: Review | None = None
         self.paths: list[Path] = []
 
@@ -77,9 +91,12 @@ class ScoreScreen(Screen[None]):
             yield Markdown(self.summary(), id="score-summary")
             yield Static("Rating the drill: replaying the same surge with the autopilot and "
                          "with no response...", id="score-status")
+            yield DataTable(id="parts", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="ratings", cursor_type="row", zebra_stripes=True)
             yield Static("", id="rating-detail")
             yield DataTable(id="kpis", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="days-status")
+            yield DataTable(id="days", cursor_type="row", zebra_stripes=True)
             yield Markdown("", id="score-files")
             with Horizontal(id="score-buttons"):
                 yield Button("Home (h)", variant="primary", id="score-home")
@@ -88,26 +105,78 @@ class ScoreScreen(Screen[None]):
 
     def on_mount(self) -> None:
         ratings = self.query_one("#ratings", DataTable)
-        for col in ("task", "role", "rating", "why"):
+        for col in ("task", "by", "rating", "why"):
             ratings.add_column(col, key=col)
+        parts = self.query_one("#parts", DataTable)
+        for col in ("part", "score", "weight", "team / autopilot / no response"):
+            parts.add_column(col, key=col)
         kpis = self.query_one("#kpis", DataTable)
         for col in ("KPI", "your team", "autopilot", "no response", "team - autopilot",
                     "team - no response"):
             kpis.add_column(col, key=col)
+        days = self.query_one("#days", DataTable)
+        for col in ("KPI", "team - autopilot (95%)", "team - no response (95%)"):
+            days.add_column(col, key=col)
         self.query_one("#score-home").focus()
         self.run_review()
 
     @work(thread=True, exclusive=True, group="review")
     def run_review(self) -> None:
-        """Review, report and record the score, off the UI thread."""
+        """Review, report and record the score, off the UI thread; then the decisions on
+        other days in a worker of their own (leaving the screen stops it)."""
         review = review_session(self.session)
         header = self._header()
         folder = self.out_dir / "drills" / (header["id"][:8] or "unrecorded")
-        paths = write(folder, self.session, review.score, review.others, header,
-                      self.session.notes)
+        paths = write(folder, review, header)
         if self.recorder is not None:
             save_score(self.recorder.store, self.recorder.stream_id, review.score)
         self.app.call_from_thread(self._show, review, paths)
+        if self.days:
+            self.app.call_from_thread(self.run_days, review, header, folder)
+
+    @work(thread=True, exclusive=True, group="days")
+    def run_days(self, review: Review, header: dict[str, Any], folder: Path) -> None:
+        """The team's decisions on other days (simulation/drills/otherdays.py), with
+        progress; the report is written again with them."""
+        worker = get_current_worker()
+        try:
+            runner = make_runner(workers=None)
+        except (OSError, ValueError):  # no worker processes here: run the days in this thread
+            runner = None
+
+        def tick(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise _Stopped
+            self.app.call_from_thread(self._days_progress, done, total)
+
+        try:
+            review.days = other_days(review.session, self.days, runner=runner, progress=tick,
+                                     text=header.get("scenario_text"))
+        except _Stopped:
+            return
+        finally:
+            if runner is not None:
+                runner.close()
+        write(folder, review, header)
+        self.app.call_from_thread(self._show_days, review)
+
+    def _days_progress(self, done: int, total: int) -> None:
+        self.query_one("#days-status", Static).update(
+            f"Your decisions on other days: {done} of {total} days replayed...")
+
+    def _show_days(self, review: Review) -> None:
+        days = review.days
+        if days is None:
+            return
+        self.query_one("#days-status", Static).update(Text.assemble(
+            ("Your decisions on other days", "bold"),
+            f": the operation-level decisions replayed on {len(days.seeds)} other seeds, "
+            "beside the autopilot and no response on each (mean paired difference, 95% "
+            "interval; 'noise' where it holds 0). The report now includes them."))
+        table = self.query_one("#days", DataTable)
+        for key in DAY_KPIS:
+            table.add_row(KPI_LABELS[key][0], interval_text(key, days.vs_autopilot[key]),
+                          interval_text(key, days.vs_none[key]), key=key)
 
     def _header(self) -> dict[str, Any]:
         if self.recorder is not None:
@@ -121,19 +190,25 @@ class ScoreScreen(Screen[None]):
     def _show(self, review: Review, paths: list[Path]) -> None:
         self.review, self.paths = review, paths
         score = review.score
-        parts = ", ".join(f"{k} {v:.0f}" if v is not None else f"{k} n/a"
-                          for k, v in score.parts.items())
-        status = Text.assemble(("Score ", "bold"), (f"{score.total:.1f} / 100", "bold cyan"),
-                               f"   parts out of 100: {parts}")
+        status = Text.assemble(("Score ", "bold"), (f"{score.total:.1f}", "bold cyan"),
+                               "   (no response scores 0, the playbook's autopilot 100; "
+                               "below 0 the decisions did harm)")
         if score.coverage():
             status.append(f"\nThe drill {score.coverage()}.", style="yellow")
         self.query_one("#score-status", Static).update(status)
+        parts = self.query_one("#parts", DataTable)
+        for part, value in score.parts.items():
+            p = score.placements.get(part)
+            parts.add_row(part, "left out" if value is None else f"{value:.0f}",
+                          f"{score.weights.get(part, 0):g}", "critical tasks" if p is None else
+                          f"{measure_text(part, p.team)} / {measure_text(part, p.autopilot)} / "
+                          f"{measure_text(part, p.none)}: {p.note}", key=part)
         ratings = self.query_one("#ratings", DataTable)
         for t in score.tasks:
             why = t.reason if len(t.reason) <= WHY_WIDTH else t.reason[:WHY_WIDTH - 1] + "…"
-            ratings.add_row(t.title, t.role,
-                            Text(f"{t.rating} {RATING_WORDS[t.rating]}",
-                                 style=RATING_STYLE[t.rating]), why, key=t.id)
+            rating = (Text(f"{t.rating} {RATING_WORDS[t.rating]}", style=RATING_STYLE[t.rating])
+                      if t.rating else Text("not rated", style="dim"))
+            ratings.add_row(t.title, t.actor or "-", rating, why, key=t.id)
         if score.tasks:
             self._detail(score.tasks[0].id)
             ratings.focus()  # arrows browse the tasks, each with its evidence below
@@ -172,9 +247,11 @@ class ScoreScreen(Screen[None]):
         objectives = self.session.drill.objectives
         title = objectives[task.objective].title if task.objective in objectives \
             else task.objective
-        text = Text.assemble((task.title, "bold"), f"  ({title}; {task.role})\n",
+        by = f"; done by {task.actor}" if task.actor else ""
+        text = Text.assemble((task.title, "bold"), f"  ({title}; to {task.role}{by})\n",
                              (f"{task.rating} {RATING_WORDS[task.rating]}",
-                              RATING_STYLE[task.rating]), f": {task.reason}")
+                              RATING_STYLE[task.rating]) if task.rating else
+                             ("not rated", "dim"), f": {task.reason}")
         for e in task.evidence:
             text.append(f"\n  • {e.text}")
         self.query_one("#rating-detail", Static).update(text)
@@ -184,6 +261,7 @@ class ScoreScreen(Screen[None]):
         if self.review is None:  # the review writes into the record: let it finish first
             self.notify("Finishing the review first...", timeout=3)
             await self.workers.wait_for_complete()
+        self.workers.cancel_group(self, "days")  # the other days are worth no wait
         self.post_message(GoHome())
 
     @on(Button.Pressed, "#score-quit")
