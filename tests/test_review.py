@@ -20,7 +20,8 @@ from simulation.drills.catalog import bundled_drills
 from simulation.drills.counterfactual import counterfactual, counterfactuals, worth
 from simulation.drills.record import start_record
 from simulation.drills.review import review_record, review_session
-from simulation.drills.scoring import RATING_POINTS, score
+from simulation.drills.ratings import RATING_POINTS
+from simulation.drills.scoring import score
 from simulation.drills.session import DrillSession
 from simulation.drills.training import cadence_warnings, training_record, trends
 from simulation.results.plots import missing_glyphs
@@ -37,18 +38,18 @@ def _task(result, task_id):
 
 
 def test_ratings_worked_out_by_hand(loaded) -> None:
-    """M7 (CRM outage, at 2 d) expects an acknowledgement within 30 min; M1 (at 30 min)
-    expects level IV within 2 h (allowance 1 h); M4 (at 20 h) expects the public statement
-    within 6 h. Taken: M7 acknowledged 20 min after it fired -> P; level IV declared 2 h 40
+    """M8 (CRM outage, at 2 d) expects an acknowledgement within 30 min; M1 (at 30 min)
+    expects level IV within 2 h (allowance 1 h); M6 (at 20 h) expects the public statement
+    within 6 h. Taken: M8 acknowledged 20 min after it fired -> P; level IV declared 2 h 40
     after M1 (late, within the allowance) -> S; the public statement never sent -> U;
     level III declared 50 min after its condition first held, with 30 min allowed and a
     30 min allowance -> S."""
     session = DrillSession(loaded, 1)
     session.advance(30 + 160)                                    # M1 fired at 30
     assert session.act(DeclareLevel(level="IV")).ok
-    session.advance(2 * 1440)                                    # M7 fires at 2 d
+    session.advance(2 * 1440)                                    # M8 fires at 2 d
     session.advance(2 * 1440 + 20)
-    assert session.act(Acknowledge(inject="M7")).ok
+    assert session.act(Acknowledge(inject="M8")).ok
     held_iii = next(at for at, level in session.team.history if level >= 2)
     assert held_iii < 2 * 1440 + 20, "the surge raises level III's condition by day 2"
     session.advance(2 * 1440 + 30)
@@ -57,32 +58,32 @@ def test_ratings_worked_out_by_hand(loaded) -> None:
     assert session.act(DeclareLevel(level="III")).ok
     session.advance(session.end)
     result = score(session)
-    assert _task(result, "M7.1").rating == "P"
+    assert _task(result, "M8.1").rating == "P"
     assert _task(result, "M1.1").rating == "S" and "allowance" in _task(result, "M1.1").reason
-    assert _task(result, "M4.1").rating == "U"                   # 公开告知 never sent
+    assert _task(result, "M6.1").rating == "U"                   # 公开告知 never sent
     expected_iii = "S" if 30 < late_by <= 60 else "M" if late_by > 60 else "P"
     assert _task(result, "level.III").rating == expected_iii
-    evidence = " ".join(e.text for e in _task(result, "M7.1").evidence)
-    assert "acknowledged M7" in evidence and "20 min after the inject" in evidence
+    evidence = " ".join(e.text for e in _task(result, "M8.1").evidence)
+    assert "acknowledged M8" in evidence and "20 min after the inject" in evidence
 
 
 @pytest.mark.parametrize("lower_first", [False, True])
 def test_a_level_already_declared_when_the_inject_comes_counts_at_once(loaded,
                                                                         lower_first: bool
                                                                         ) -> None:
-    """M5 (at 1 d) expects level III within 6 h. A team that declared III at 1 h and is
-    still at III when M5 comes did it: P, its evidence the standing declaration. One that
-    went back to IV before M5 did not (and never raises it again): U."""
+    """M4 (at 18 h) expects level III within 2 h. A team that declared III at 1 h and is
+    still at III when M4 comes did it: P, its evidence the standing declaration. One that
+    went back to IV before M4 did not (and never raises it again): U."""
     session = DrillSession(loaded, 1)
     session.advance(60)
     assert session.act(DeclareLevel(level="III")).ok
     if lower_first:
         session.advance(120)
         assert session.act(DeclareLevel(level="IV")).ok
-    session.advance(1440 + 60)
-    assert "M5" in session.fired
-    session.advance(1440 + 120)
-    task = _task(score(session), "M5.1")
+    session.advance(18 * 60 + 60)
+    assert "M4" in session.fired
+    session.advance(18 * 60 + 180)                               # past due + allowance
+    task = _task(score(session), "M4.1")
     if lower_first:
         assert task.rating == "U"
     else:
@@ -92,37 +93,42 @@ def test_a_level_already_declared_when_the_inject_comes_counts_at_once(loaded,
 
 def test_a_drill_ended_early_says_which_injects_its_score_never_asked(loaded,
                                                                       tmp_path: Path) -> None:
-    """Ended after M1 (at 30 min): M2..M8 never came, so their tasks were never asked; the
+    """Ended after M1 (at 30 min): M2..M9 never came, so their tasks were never asked; the
     score says so, and so does the report. Played to its end, nothing is left out."""
     early = DrillSession(loaded, 1)
     early.advance(60)
     result = score(early)
     timed = [i.id for i in loaded.scenario.drill.injects]
-    assert result.unplayed == tuple(i for i in timed if i != "M1") and len(timed) == 8
-    assert "7 timed injects not reached (M2, M3" in result.coverage()
+    assert result.unplayed == tuple(i for i in timed if i != "M1") and len(timed) == 9
+    assert "8 timed injects not reached (M2, M3" in result.coverage()
     review = review_session(early)
-    paths = write(tmp_path, early, review.score, review.others, {"id": "x"}, [])
+    paths = write(tmp_path, review, {"id": "x"})
     report = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
-    assert "the drill ended early: 7 timed injects not reached" in report
+    assert "the drill ended early: 8 timed injects not reached" in report
     full = DrillSession(loaded, 1)
     full.advance(full.end)
     assert score(full).unplayed == () and score(full).coverage() == ""
 
 
 def test_the_score_is_the_weighted_mean_of_its_parts(loaded) -> None:
-    session = DrillSession(loaded, 2)
-    session.advance(60)
-    session.act(DeclareLevel(level="IV"))
-    session.advance(session.end)
-    result = score(session, baseline_cost=None)
-    rated = [t for t in result.tasks if t.source in ("inject", "level", "message")]
+    played = DrillSession(loaded, 2)
+    played.advance(60)
+    played.act(DeclareLevel(level="IV"))
+    played.advance(played.end)
+    review = review_session(played)
+    result = review.score
+    rated = [t for t in result.tasks if t.source in ("inject", "level", "message")
+             and t.rating is not None]
     tasks = sum(RATING_POINTS[t.rating] for t in rated) / len(rated)
     assert result.parts["tasks"] == pytest.approx(tasks)
-    assert result.parts["cost"] is None                          # no counterfactual, no plan
     w = result.weights
     parts = {k: v for k, v in result.parts.items() if v is not None and w[k] > 0}
+    assert set(parts) >= {"tasks", "service", "customers_lost", "cost"}
     expected = sum(parts[k] * w[k] for k in parts) / sum(w[k] for k in parts)
     assert result.total == pytest.approx(round(expected, 1))
+    alone = score(review.session)                                # no counterfactuals
+    assert {k for k, v in alone.parts.items() if v is not None} == {"tasks"}
+    assert alone.total == pytest.approx(round(alone.parts["tasks"], 1))
 
 
 @pytest.mark.parametrize("drill", [d.name for d in bundled_drills()])
@@ -139,13 +145,17 @@ def test_the_autopilot_does_no_worse_than_no_response(drill: str) -> None:
 
 
 def test_counterfactuals_share_the_surge(loaded) -> None:
-    """The two counterfactuals see the same customers: the same number of cases opened,
-    whatever they decided."""
+    """The two counterfactuals see the same customers: the same arrivals before the drill's
+    end as the team's run, whatever they decided (complaints aside, which breaches cause)."""
     session = DrillSession(loaded, 4)
     session.advance(session.end)
     others = counterfactuals(session)
-    opened = {p: len(c.session.world.cases) for p, c in others.items()}
-    assert opened["autopilot"] == opened["none"] == len(session.world.cases)
+
+    def arrivals(s: DrillSession) -> int:
+        return s.world.results().arrivals
+
+    assert arrivals(others["autopilot"].session) == arrivals(others["none"].session) \
+        == arrivals(session)
     diff = worth(others["autopilot"].kpis, others["none"].kpis)
     assert diff["contractors"] is not None and diff["contractors"] >= 0
 
@@ -232,8 +242,11 @@ def test_review_session_runs_both_counterfactuals(loaded) -> None:
     session.advance(600)
     session.act(DeclareLevel(level="IV"))
     session.act(Send(obligation="公开告知"))
-    session.advance(900)  # stopped early: the counterfactuals stop at the same minute
+    session.advance(900)  # stopped early: the counterfactuals end at the same minute
     review = review_session(session)
     assert set(review.others) == {"autopilot", "none"}
-    assert all(c.session.now == 900 for c in review.others.values())
+    assert session.now == 900 and not session.over  # the played session is left alone
+    for run in (review.session, *(c.session for c in review.others.values())):
+        assert run.ended_at == 900 and run.world.horizon == 900
+        assert run.world.open_count == 0                        # carried until all closed
     assert review.score.kpis["cost"] is not None
