@@ -10,7 +10,6 @@ inject, or a model that cannot keep up, continues on the next tick).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -291,8 +290,8 @@ class DrillScreen(Screen[None]):
         if upcoming is None:
             self.notify("No timed inject is left in this drill.")
             return
-        # The model runs events at a minute only once the clock passes it: land just after.
-        self._jump_to = math.nextafter(upcoming, math.inf)
+        # The clock advanced to a minute has run that minute's events: land on it.
+        self._jump_to = upcoming
         self.query_one(ClockBar).jumping = True
 
     def command_acknowledge(self) -> None:
