@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tui.screens import BriefingScreen, DrillScreen
 from tui.widgets import ActionLog
 
 __all__ = ["SIZE", "pilot_test", "ManualClock", "recall_only", "clock_fixture", "app_fixture",
-           "settle", "start", "jump", "log_text"]
+           "settle", "until", "start", "jump", "log_text"]
 
 SIZE = (160, 48)
 
@@ -65,6 +66,17 @@ async def settle(pilot: Pilot[Any], ticks: int = 3) -> None:
     """Let the drill clock's timer run a few times (it reads the manual clock)."""
     for _ in range(ticks):
         await pilot.pause(0.07)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool],
+                deadline: float = 120.0) -> None:
+    """Let the app run until `condition` holds (its own timers and workers move it); the
+    generous deadline only turns a hang into a failure, it is never waited out."""
+    give_up = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > give_up:
+            raise AssertionError("the app never reached the state the test waits for")
+        await pilot.pause()
 
 
 async def start(pilot: Pilot[Any]) -> DrillScreen:

@@ -19,7 +19,7 @@ from simulation.drills.catalog import bundled_drills
 from simulation.drills.screenviews import countdown, obligation_choices
 from simulation.drills.views import communications
 from tests.app_helpers import (SIZE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
-                               jump, log_text, pilot_test, settle, start)
+                               jump, log_text, pilot_test, settle, start, until)
 from tui.app import MusterApp, make_app
 from tui.screens import ActionForm, BriefingScreen, CaseScreen, DrillScreen, HomeScreen
 from tui.screens.drill import COMMANDS
@@ -339,10 +339,11 @@ async def test_board_cells_follow_the_clock(app: MusterApp, clock: ManualClock) 
         table = screen.query_one("#board-table", DataTable)
         before = {k.value: str(table.get_cell(k, "deadline")) for k in table.rows}
         await pilot.press("space")
-        clock.now += 90  # 90 simulated minutes at 60x; the board repaints once a second
-        await settle(pilot)
+        start_minute = session.now
+        clock.now += 90  # 90 simulated minutes at 60x, however long the machine takes
+        await until(pilot, lambda: session.now >= start_minute + 90)
         await pilot.press("space")
-        await settle(pilot)
+        await until(pilot, lambda: screen._board_minute == session.now)
         now = session.now
         shown = [str(r.key.value) for r in table.ordered_rows]
         page, total = screen.board_model.page()

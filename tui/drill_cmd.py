@@ -76,7 +76,7 @@ def play_cmd(
         raise fail(exc) from None
     _summary(session, console)
     if record is not None and recorder is not None:
-        console.print(f"recorded drill {recorder.stream_id[:8]} in {record}", markup=False)
+        console.print(f"recorded drill {recorder.stream_id[:8]} in {record}", soft_wrap=True)
 
 
 def _summary(session: DrillSession, console: Console) -> None:

@@ -69,7 +69,7 @@ def report(
         raise fail(exc) from None
     show_review(review, console)
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", soft_wrap=True)
 
 
 def _review(store: Any, sid: str, folder: Path, days: int, workers: int | None,

@@ -64,6 +64,7 @@ def simulate(
     """Simulate a scenario: replications, a summary with 95% CIs, a report with plots."""
     console = make_console()
     err = make_console(stderr=True, soft_wrap=True)
+    folder: Path | None = out
     try:
         loaded = load_scenario(scenario)
         for warning in loaded.warnings:
@@ -94,11 +95,13 @@ def simulate(
             err.print(line, markup=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        err.print("interrupted: no report written", markup=False)
+        kept = folder is not None and (folder / "report.md").is_file()
+        err.print("interrupted: no new report written" + (
+            f"; {folder / 'report.md'} is still the previous run's, whole" if kept else ""))
         raise typer.Exit(130) from None
     show(result, console, _level_labels(loaded))
     for path in paths:
-        console.print(f"wrote {path}", markup=False)
+        console.print(f"wrote {path}", soft_wrap=True)
 
 
 def _policy(summary: dict[str, Any]) -> str:

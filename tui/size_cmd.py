@@ -173,7 +173,7 @@ def size(
             elif outcome.answer is None or outcome.stopped:
                 status = 1
         for path in files:
-            console.print(f"wrote {path}", markup=False)
+            console.print(f"wrote {path}", soft_wrap=True)
     except SimulationError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err.print(line, markup=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from incidents.model import MAX_UNITS, Tier
 
@@ -41,7 +41,7 @@ class Activate(_Action):
     playbook's `resources.unlocks`, or by resource and pool)."""
 
     kind: Literal["activate"] = "activate"
-    unlock: int | None = Field(default=None, ge=0, le=10_000)
+    unlock: StrictInt | None = Field(default=None, ge=0, le=10_000)
     resource: Literal["overtime", "contractors", "parts_transfer",
                       "notify_management"] | None = None
     pool: Name | None = None
@@ -59,17 +59,17 @@ class OrderParts(_Action):
 
     kind: Literal["order_parts"] = "order_parts"
     sku: Name
-    qty: int = Field(ge=1, le=MAX_UNITS)
+    qty: StrictInt = Field(ge=1, le=MAX_UNITS)
 
 
 class Prioritise(_Action):
     """Move a case, or a class of cases (a tier, a kind), ahead of the others."""
 
     kind: Literal["prioritise"] = "prioritise"
-    case: int | None = Field(default=None, ge=0)
+    case: StrictInt | None = Field(default=None, ge=0)
     tier: Tier | None = None
     case_kind: Name | None = None
-    undo: bool = False
+    undo: StrictBool = False
     """Take a boost back instead."""
 
     @model_validator(mode="after")
@@ -92,7 +92,7 @@ class Escalate(_Action):
     """Raise a case to a higher escalation level (default: the next one)."""
 
     kind: Literal["escalate"] = "escalate"
-    case: int = Field(ge=0)
+    case: StrictInt = Field(ge=0)
     level: Name | None = None
 
 
@@ -100,7 +100,7 @@ class Deescalate(_Action):
     """Lower a case's escalation level (default: one down)."""
 
     kind: Literal["deescalate"] = "deescalate"
-    case: int = Field(ge=0)
+    case: StrictInt = Field(ge=0)
     level: Name | None = None
 
 
@@ -108,7 +108,7 @@ class MoveCase(_Action):
     """Have another pool take the case's work (a pool of the same role and skill)."""
 
     kind: Literal["move_case"] = "move_case"
-    case: int = Field(ge=0)
+    case: StrictInt = Field(ge=0)
     pool: Name
 
 
@@ -118,7 +118,7 @@ class Send(_Action):
 
     kind: Literal["send"] = "send"
     obligation: Name
-    case: int | None = Field(default=None, ge=0)
+    case: StrictInt | None = Field(default=None, ge=0)
 
 
 class Acknowledge(_Action):
@@ -134,7 +134,7 @@ class Note(_Action):
     kind: Literal["note"] = "note"
     text: str = Field(min_length=1, max_length=4000)
     task: str | None = Field(default=None, max_length=200)
-    observer: bool = False
+    observer: StrictBool = False
 
 
 class FireInject(_Action):

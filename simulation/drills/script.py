@@ -70,6 +70,10 @@ def parse_script(doc: Document) -> Script:
             found.append(doc.diag((key,), f"unknown key {key!r}"
                                   f"{suggest(str(key), ['muster', 'drill', 'seed', 'actions'])}",
                                   key=True))
+    version = data.get("muster", 1)
+    if type(version) is not int or version != 1:
+        found.append(doc.diag(("muster",), f"muster: this Muster reads action scripts of "
+                              f"version 1, not {version!r}"))
     seed = data.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
         found.append(doc.diag(("seed",), "seed: a whole number >= 0"))
@@ -104,7 +108,7 @@ def parse_script(doc: Document) -> Script:
                 found.append(doc.diag(here + ("at",), f"actions must be in time order: "
                                       f"{item['at']} comes before the action above it"))
             last = max(last, at)
-        if kind not in ACTION_TYPES:
+        if not isinstance(kind, str) or kind not in ACTION_TYPES:
             found.append(doc.diag(here + (("kind",) if "kind" in item else ()),
                                   f"unknown action {kind!r}{suggest(str(kind), ACTION_TYPES)}; "
                                   f"actions: {', '.join(ACTION_TYPES)}"))

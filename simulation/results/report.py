@@ -11,6 +11,9 @@ Chinese and must come through as written.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -236,13 +239,33 @@ def write_report(out_dir: Path, loaded: LoadedScenario, summary: dict[str, Any],
                  compare: Comparison | None = None) -> list[Path]:
     """Write results.json, events.csv.gz, the plots and report.md into `out_dir`; the paths.
 
-    Only the names in OWN_FILES are written; a plot of this name left by an earlier run that
-    this run does not draw is removed, so the folder never mixes two runs. `warn` receives
+    The files are written into a hidden folder beside `out_dir` and moved in only when all
+    of them are written, so a run stopped while writing (Ctrl-C, a full disk) leaves the
+    previous report whole. Only the names in OWN_FILES are written; a plot of this name left
+    by an earlier run that this run does not draw is removed, so the folder never mixes two
+    runs. `warn` receives
     the plots' warning line, if any (see `make_plots`). `compare` = (baseline summary,
     difference summary, this policy, the other policy) adds "what the response is worth".
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.parent.glob(f".{out_dir.name}.writing-*"):
+        shutil.rmtree(old, ignore_errors=True)  # an earlier run stopped while writing
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.writing-", dir=out_dir.parent))
+    try:
+        written = _write(staging, loaded, summary, first_results, seed, warn, compare)
+        for stale in set(OWN_FILES) - {p.name for p in written}:
+            (out_dir / stale).unlink(missing_ok=True)
+        for path in written:  # swapped in only once all is written: a stop leaves the old
+            os.replace(path, out_dir / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / p.name for p in written]
+
+
+def _write(out_dir: Path, loaded: LoadedScenario, summary: dict[str, Any],
+           first_results: Results, seed: int | None, warn: Callable[[str], None] | None,
+           compare: Comparison | None) -> list[Path]:
     reps = _reps(summary)
     doc = {"muster_version": muster_version(), "scenario": loaded.scenario.name,
            "scenario_title": loaded.scenario.title,
@@ -261,8 +284,6 @@ def write_report(out_dir: Path, loaded: LoadedScenario, summary: dict[str, Any],
     from simulation.results.plots import make_plots  # matplotlib when a report is written
 
     plots = make_plots(out_dir, loaded, summary, warn=warn)
-    for stale in set(PLOT_FILES) - {p.name for p in plots}:
-        (out_dir / stale).unlink(missing_ok=True)
     report = out_dir / "report.md"
     report.write_text(_markdown(loaded, summary, seed, plots, compare), encoding="utf-8")
     return [results, events, report, *plots]

@@ -131,6 +131,8 @@ class DrillScreen(Screen[None]):
         self._chart_mark = -1
         self._board_moved = True
         self._board_at = float("-inf")
+        self._board_minute = float("nan")
+        """The simulated minute the board last showed."""
         self._signal = session.loaded.scenario.signal_interval.wall_minutes or 60.0
 
     def compose(self) -> ComposeResult:
@@ -213,9 +215,13 @@ class DrillScreen(Screen[None]):
                             title=f"Inject {row.id}", severity="warning", timeout=6)
         self._board_moved |= self.board_model.sync()
         now = self.clock()
-        if board or now - self._board_at >= BOARD_SECONDS:
+        caught_up = session.now >= self._target and self._board_minute != session.now
+        if board or caught_up or now - self._board_at >= BOARD_SECONDS:
+            # Once the clock has caught up, the board shows that minute at once: a clock
+            # that lagged behind (a loaded machine) never leaves stale countdowns on it.
             self.query_one(Board).repaint(self._board_moved)
             self._board_moved, self._board_at = False, now
+            self._board_minute = session.now
         info = session.level()
         since = "" if info.get("since") is None else \
             f"since {sim_time_at(session, info['since']):%a %H:%M}"
