@@ -15,6 +15,7 @@ from rich.console import Console
 from incidents.errors import IncidentsError
 from playbooks.errors import PlaybookError
 from simulation.errors import SimulationError
+from tui.backtest_cmd import backtest
 from tui.calibrate_cmd import calibrate
 from tui.drill_cmd import drill_app
 from tui.groups import DrillGroup, MusterGroup
@@ -41,6 +42,7 @@ app.add_typer(playbook_app, name="playbook", cls=MusterGroup)
 app.command("simulate")(simulate)
 app.command("size")(size)
 app.command("calibrate")(calibrate)
+app.command("backtest")(backtest)
 app.add_typer(drill_app, name="drill", cls=DrillGroup)
 app.command("report")(report)
 app.add_typer(drills_app, name="drills", cls=MusterGroup)
