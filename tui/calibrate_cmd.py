@@ -192,16 +192,17 @@ def _surges(cal: Calibrated) -> list[str]:
 
 
 def _times(cal: Calibrated) -> Table:
+    from simulation.calibration.build import duration_text as d
+
     s = cal.model.service
-    t = Table(title=f"{s.what.capitalize()}, seconds ({s.n:,}; written as {s.family})",
+    t = Table(title=f"{s.what.capitalize()} ({s.n:,}; written as {s.family})",
               title_justify="left")
     for col in ("", "mean", "95% CI of mean", "p50", "p90"):
         t.add_column(col, justify="right" if col else "left")
-    t.add_row("sample", f"{s.mean:,.0f}", f"[{s.mean_low:,.0f}, {s.mean_high:,.0f}]",
-              f"{s.p50:,.0f}", f"{s.p90:,.0f}")
+    t.add_row("sample", d(s.mean), f"[{d(s.mean_low)}, {d(s.mean_high)}]", d(s.p50), d(s.p90))
     ln = s.lognormal
     name = "lognormal (kept)" if s.family == "lognormal" else "lognormal (misses: not kept)"
-    t.add_row(name, f"{ln['mean']:,.0f}", "", f"{ln['p50']:,.0f}", f"{ln['p90']:,.0f}")
+    t.add_row(name, d(ln["mean"]), "", d(ln["p50"]), d(ln["p90"]))
     return t
 
 

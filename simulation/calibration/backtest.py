@@ -39,8 +39,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from simulation.calibration.build import (arrival_minutes, load_data, run_figures,
-                                          scenario_data)
+from simulation.calibration.build import (Variants, arrival_minutes, load_data,
+                                          run_figures, scenario_data)
 from simulation.calibration.contacts import Contacts, Period
 from simulation.calibration.measure import figures
 from simulation.calibration.pipeline import Calibrated, calibrate_contacts
@@ -228,11 +228,12 @@ def _forecast_runs(cal: Calibrated, contacts: Contacts, forecast: Period, reps: 
     plan = presence(contacts, forecast).by_hour if staffing == "forecast" and \
         model.kind == "calls" else None
     scenarios, seeds = [], []
+    variants = Variants()
     for r in range(reps):
         a, level, factors = _draws(cal, forecast, rng)
         data = scenario_data(model, forecast, availability=a, level=level,
-                             day_factors=factors, plan=plan, name=f"forecast-{r}")
-        scenarios.append(load_data(data))
+                             day_factors=factors, plan=plan, name="forecast")
+        scenarios.append(variants.load(data))
         seeds.append(replication_seed(seed, r))
     return run_figures(scenarios, seeds, forecast.days, model.thresholds, model.kind, tick)
 

@@ -30,8 +30,9 @@ from simulation.calibration.columns import zone
 from incidents.model import MAX_HEADCOUNT
 from simulation.scenario.loader import LoadedScenario, scenario_from_text
 
-__all__ = ["Model", "scenario_data", "load_data", "run_figures", "shifts", "plan_steps",
-           "start_of", "arrival_minutes", "PLAYBOOK", "POOL", "STEP_MINUTES", "label"]
+__all__ = ["Model", "Variants", "scenario_data", "load_data", "run_figures", "shifts", "plan_steps",
+           "start_of", "arrival_minutes", "PLAYBOOK", "POOL", "STEP_MINUTES", "label",
+           "duration_text"]
 
 PLAYBOOK = "contact-service"
 POOL = "agents"
@@ -40,6 +41,17 @@ STEP_MINUTES = 5
 35 (shifts), or 10 and 11 in turn by 5-minute steps (a staff plan)."""
 CALL_DRAIN = "2h"
 """After the period, calls still waiting are followed this long, so every one is counted."""
+
+
+def duration_text(seconds: float) -> str:
+    """A duration in the unit people use for it: 167 s, 12.5 min, 30.2 h, 11.8 d."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 def label(seconds: float) -> str:
@@ -195,6 +207,33 @@ def load_data(data: dict[str, Any], replay: np.ndarray | None = None) -> LoadedS
         loaded = replace(loaded, replay=tuple(float(t) for t in np.sort(replay)
                                               if 0 <= t < horizon))
     return loaded
+
+
+class Variants:
+    """Scenarios differing from the first one loaded only in demand and staffing (an
+    availability factor, day levels, a staff plan), built without writing and re-reading
+    YAML or re-checking the playbooks: a fit builds hundreds. The first is loaded and
+    checked in full (`load_data`); the others validate just the two sections they change."""
+
+    def __init__(self) -> None:
+        self.first: LoadedScenario | None = None
+
+    def load(self, data: dict[str, Any], replay: np.ndarray | None = None) -> LoadedScenario:
+        from simulation.scenario.model import Demand, PoolSpec
+
+        if self.first is None:
+            self.first = load_data(data)
+            loaded = self.first
+        else:
+            staffing = {k: PoolSpec.model_validate(v) for k, v in data["staffing"].items()}
+            scenario = self.first.scenario.model_copy(update={
+                "demand": Demand.model_validate(data["demand"]), "staffing": staffing})
+            loaded = replace(self.first, scenario=scenario, staffing=staffing)
+        if replay is not None:
+            horizon = loaded.scenario.horizon.wall_minutes
+            loaded = replace(loaded, replay=tuple(float(t) for t in np.sort(replay)
+                                                  if 0 <= t < horizon))
+        return loaded
 
 
 def run_figures(scenarios: Sequence[LoadedScenario], seeds: Sequence[int], days: int,

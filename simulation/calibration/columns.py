@@ -11,12 +11,14 @@ reviewer can redo them:
   explicit column that the header lacks is an error at line 1 naming the column, the
   closest name and the header's columns one by one.
 * A column's values are one of: full timestamps (ISO 8601, epoch seconds, or the first
-  strptime pattern in `DATETIME_FORMATS` that reads every sampled value; day-first before
-  month-first when both read everything, with a note), dates (`DATE_FORMATS`), times of day
+  strptime pattern in `DATETIME_FORMATS` that reads the sampled values; day-first before
+  month-first when both read everything, with a note; a way of reading fits when it reads
+  90% of the sampled values, and the cells it cannot read are reported, each at its row),
+  dates (`DATE_FORMATS`), times of day
   (`H:MM` or `H:MM:SS`, which need the date column), or numbers (durations, in seconds).
-* In a time-of-day column, `0:00:00` written on many rows (its most frequent value and at
-  least 2% of them) is the export's way of saying "no value" (the bank log writes it for a
-  call that never queued), not midnight.
+* In a time-of-day column, `0:00:00` written far more often than any other time (more than
+  5 times as often, on at least 3 rows) is the export's way of saying "no value" (the bank
+  log writes it for a call that never queued), not midnight.
 """
 
 from __future__ import annotations
@@ -50,13 +52,13 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "queue_start": ("qstart", "queuestart", "queuestarttime", "queueentry", "qentry",
                     "enqueued", "enqueuedat", "queuedat", "waitstart"),
     "queue_end": ("qexit", "qend", "queueexit", "queueend", "dequeued", "dequeuedat",
-                  "waitend"),
+                  "waitend", "abandonedat", "gaveupat", "gaveup"),
     "wait": ("qtime", "queuetime", "waittime", "wait", "waitseconds", "timeinqueue",
              "queueseconds"),
     "service_start": ("serstart", "servicestart", "answeredat", "answered", "answertime",
                       "talkstart", "handlestart", "starttalk"),
     "service_end": ("serexit", "serend", "serviceend", "serviceexit", "talkend",
-                    "handleend", "hangupat", "endtalk"),
+                    "handleend", "endtalk", "endedat", "ended"),
     "service_time": ("sertime", "servicetime", "talktime", "handletime", "handlingtime",
                      "aht"),
     "outcome": ("outcome", "result", "disposition", "callstatus", "callresult"),
@@ -82,8 +84,13 @@ MISSING = frozenset({"", "?", "NA", "N/A", "NULL", "null", "None", "NaT", "nan",
 """Cell values that mean "no value"."""
 SAMPLE = 500
 """Distinct values looked at to choose a format."""
-ZERO_SHARE = 0.02
-"""A time-of-day column's 0:00:00 is 'no value' when it is this common and the most common."""
+FIT_SHARE = 0.9
+"""A way of reading a column fits when it reads this share of the sampled values; the
+cells it cannot read are reported at their rows."""
+ZERO_RATIO = 5
+ZERO_MIN = 3
+"""A time-of-day column's midnight is 'no value' when it is written on at least ZERO_MIN rows
+and more than ZERO_RATIO times as often as any other time of day (real midnights are not)."""
 EPOCH = datetime(1970, 1, 1)
 """Times are kept as seconds of local wall-clock time since this (naive) instant."""
 _TIME = re.compile(r"\s*(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*")
@@ -255,20 +262,29 @@ def _cached(parse: Callable[[str], float]) -> Callable[[str], float]:
     return inner
 
 
-def _reads_all(parse: Callable[[str], float], values: list[str]) -> bool:
-    try:
-        for v in values:
+def _share_read(parse: Callable[[str], float], values: list[str]) -> float:
+    ok = 0
+    for v in values:
+        try:
             parse(v)
-    except (ValueError, OverflowError, OSError):
-        return False
-    return True
+            ok += 1
+        except (ValueError, OverflowError, OSError):
+            pass
+    return ok / len(values) if values else 0.0
+
+
+def _reads_all(parse: Callable[[str], float], values: list[str]) -> bool:
+    """Reads (nearly) every value: a few unreadable cells are the reader's to report, one by
+    one at their rows, not a reason to read the whole column another way."""
+    return bool(values) and _share_read(parse, values) >= FIT_SHARE
 
 
 def _choose(formats: tuple[str, ...], values: list[str], everything: list[str],
             make: Callable[[str], Callable[[str], float]]) -> tuple[str, tuple[str, ...]] | None:
     """The first format reading every sampled value; day-first and month-first both
     reading the whole column is noted as ambiguous."""
-    fits = [f for f in formats if _reads_all(make(f), values)]
+    shares = [(_share_read(make(f), values), -i, f) for i, f in enumerate(formats)]
+    fits = [f for share, _, f in sorted(shares, reverse=True) if share >= FIT_SHARE]
     if not fits:
         return None
     first = fits[0]
@@ -339,14 +355,14 @@ def sniff_column(table: Table, index: int, options: LogOptions,
 
 def _time_column(table: Table, index: int, name: str, parse: Callable[[str], float],
                  fmt: str, missing: frozenset[str], values: list[str]) -> Column:
-    """A time-of-day column; its 0:00:00, if it is a 'no value' marker, joins `missing`."""
-    counts = Counter(values)
-    top, n = counts.most_common(1)[0]
+    """A time-of-day column; its midnight, if it is a 'no value' marker, joins `missing`."""
+    counts = Counter(values).most_common(2)
+    (top, n), second = counts[0], (counts[1][1] if len(counts) > 1 else 0)
     notes: tuple[str, ...] = ()
-    if parse(top) == 0.0 and n >= ZERO_SHARE * len(values):
+    if parse(top) == 0.0 and n >= ZERO_MIN and n > ZERO_RATIO * second:
         missing = missing | {top}
-        notes = (f"{top!r} in {name!r} read as no value ({n:,} rows: more than any time of "
-                 f"day)",)
+        notes = (f"{top!r} in {name!r} read as no value ({n:,} rows, more than "
+                 f"{ZERO_RATIO}x any time of day)",)
     return Column(index, name, "time", parse, fmt, missing, notes)
 
 

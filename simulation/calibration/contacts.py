@@ -310,22 +310,47 @@ class _CallReader(_Reader):
                             agent, agents, "calls")
 
     def _roll(self, times: dict[str, np.ndarray]) -> None:
-        """Add the date to times of day, rolling over midnight (module notes)."""
+        """Add the date to times of day, rolling over midnight (module notes). Every
+        time-of-day column of the row counts, in header order, roles or not (the bank's
+        vru_entry, the call's first time, carries the date)."""
         timed = [r for r in self.TIMES if (c := self.column(r)) is not None and c.kind == "time"]
         if not timed:
             return
         day = self.values("date")
-        timed.sort(key=lambda r: self.roles[r])
+        chain: list[tuple[int, str | None, np.ndarray]] = [
+            (self.roles[r], r, times[r]) for r in timed]
+        for index in range(len(self.table.header)):
+            if index in self.roles.values():
+                continue
+            try:
+                col = sniff_column(self.table, index, self.options, "other")
+            except SimulationError:
+                continue
+            if col.kind == "time":
+                chain.append((index, None, self._parse(col)))
+        chain.sort(key=lambda item: item[0])
         prev = np.full(day.shape, np.nan)
         offset = np.zeros(day.shape)
-        for role in timed:
-            v = times[role]
+        for _, role, v in chain:
             later = v + offset
             roll = ~np.isnan(prev) & ~np.isnan(v) & (later < prev - 43200.0)
             offset = offset + np.where(roll, 86400.0, 0.0)
             v = v + offset
             prev = np.where(np.isnan(v), prev, v)
-            times[role] = day + v
+            if role is not None:
+                times[role] = day + v
+
+    def _parse(self, col: Column) -> np.ndarray:
+        """A column's numbers, quietly (it is only looked at for rollover)."""
+        out = np.full(len(self.table.rows), np.nan)
+        for r, row in enumerate(self.table.rows):
+            text = row[col.index].strip()
+            if text not in col.missing:
+                try:
+                    out[r] = col.parse(text)
+                except (ValueError, OverflowError):
+                    pass
+        return out
 
     def _outcomes(self, outcome: list[str], start: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -409,17 +434,22 @@ class _TicketReader(_CallReader):
         first: dict[str, int] = {}
         last_resolved: dict[str, float] = {}
         for r in range(n):
-            if not self.keep[r] or r in self.bad:
+            if not self.keep[r]:
                 continue
             key = ids[r]
             if not np.isnan(opened[r]) and key not in first:
                 first[key] = r
             if not np.isnan(resolved[r]):
                 last_resolved[key] = resolved[r]
+        bad_first: dict[str, int] = {}
+        for r in sorted(self.bad):
+            if self.keep[r]:
+                bad_first.setdefault(ids[r], r)
         usable = np.zeros(n, dtype=bool)
-        usable[list(first.values())] = True
-        for r in self.bad:  # a record with an unreadable cell counts once, at its first row
-            usable[r] = self.keep[r]
+        # One row per ticket: its first unreadable row if it has one (so a ticket counts
+        # once however many of its cells are bad), else its first row with an opening.
+        usable[[r for key, r in first.items() if key not in bad_first]] = True
+        usable[list(bad_first.values())] = True
         ok = self.settle(usable, "tickets")
         rows = np.flatnonzero(ok)
         res = np.array([last_resolved.get(ids[r], np.nan) for r in rows])

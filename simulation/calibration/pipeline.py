@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from simulation.calibration.build import Model, label, load_data, scenario_data
+from simulation.calibration.build import (Model, duration_text, label, load_data,
+                                          scenario_data)
 from simulation.calibration.contacts import Contacts, Period
 from simulation.calibration.fit import ATTRIBUTION
 from simulation.calibration.profile import fit_profile
@@ -150,8 +151,9 @@ def scenario_header(cal: Calibrated, forecast: Period) -> list[str]:
              + ("(used)" if p.trend_used else "(not used: its interval holds zero)")
              + f"; day-to-day dispersion {p.dispersion:.1f} (1 = Poisson)."]
     s = m.service
-    lines.append(f"{s.what.capitalize()}: mean {s.mean:.0f} s [{s.mean_low:.0f}, "
-                 f"{s.mean_high:.0f}], p50 {s.p50:.0f} s, p90 {s.p90:.0f} s, n {s.n:,}; "
+    d = duration_text
+    lines.append(f"{s.what.capitalize()}: mean {d(s.mean)} [{d(s.mean_low)}, "
+                 f"{d(s.mean_high)}], p50 {d(s.p50)}, p90 {d(s.p90)}, n {s.n:,}; "
                  f"written as {s.family}.")
     if m.patience is not None:
         q = m.patience

@@ -43,7 +43,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from simulation.calibration.build import (Model, arrival_minutes, load_data, run_figures,
+from simulation.calibration.build import (Model, Variants, arrival_minutes, run_figures,
                                           scenario_data)
 from simulation.calibration.contacts import Contacts, Period
 from simulation.calibration.measure import figures
@@ -55,9 +55,10 @@ __all__ = ["Presence", "Availability", "presence", "fit_availability", "BOUNDS",
 
 BOUNDS = (0.05, 4.0)
 """The availability factors searched: from 5% of the agents seen to four times as many."""
-TOLERANCE = 0.005
-"""The search stops when the bracket is this narrow (relative) or |g| this small."""
-MAX_STEPS = 8
+TOLERANCE = 0.01
+"""The search stops when the bracket is 1% wide or |g| under 0.01 (a 1% error in the
+figures): far inside the factor's own interval."""
+MAX_STEPS = 6
 SLOPE_STEP = 0.03
 """g's slope at the root is measured over a 3% step (common random numbers keep it smooth)."""
 DEFAULT_FIT_REPS = 8
@@ -183,14 +184,17 @@ def fit_availability(model: Model, contacts: Contacts, seen: Presence, *,
     per_rep: dict[float, np.ndarray] = {}
     runs_at: dict[float, list[dict]] = {}
 
+    variants = Variants()
+
     def g(a: float) -> float:
         if days:
-            loaded = [load_data(scenario_data(model, period, availability=a,
-                                              plan=seen.by_hour, name="availability-fit"),
-                                replay)] * reps
+            loaded = [variants.load(scenario_data(model, period, availability=a,
+                                                  plan=seen.by_hour, name="availability-fit"),
+                                    replay)] * reps
         else:
-            loaded = [load_data(scenario_data(model, period, availability=a, day_factors=f,
-                                              name="availability-fit")) for f in factors]
+            loaded = [variants.load(scenario_data(model, period, availability=a,
+                                                  day_factors=f, name="availability-fit"))
+                      for f in factors]
         runs = run_figures(loaded, seeds, period.days, model.thresholds, "calls", tick)
         m = _mean(runs)
         curve.append((a, m["mean_wait"] or 0.0, m["abandonment"]))
