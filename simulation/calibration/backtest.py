@@ -26,7 +26,8 @@ and the availability refitted on them. The figure that moves the forecast to the
 what the training days could not know. This uses the log's future, by design.
 
 Rolling: every fold of the same lengths that fits in the log, the origin moved by the
-forecast's length.
+forecast's length; the log is taken to run to the end of the week of its last contact (a
+centre closed at weekends logs nothing on them).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ __all__ = ["Fold", "Backtest", "backtest", "folds", "summary", "scalar_figures",
 DEFAULT_REPS = 30
 """Replications of a forecast: 2.5% and 97.5% quantiles of 30 runs are the 1st and 29th
 order statistics, rough but honest bands; more with --reps."""
-EXPLAIN_REPS = 8
+EXPLAIN_REPS = 6
+"""Replications of each explanation step (a mean, not a band: fewer will do)."""
 Staffing = Literal["training", "forecast"]
 
 
@@ -99,6 +101,9 @@ def folds(contacts: Contacts, train: Period, forecast: Period,
         raise SimulationError(f"{contacts.file}: --forecast {forecast} is after the log, which "
                               f"ends {span.last}: nothing to compare with")
     pairs = [(train, forecast)]
+    # A centre closed at weekends logs nothing on them: the log is taken to run to the end
+    # of the week of its last contact.
+    end = span.last + timedelta(days=6 - span.last.weekday())
     if rolling:
         step = timedelta(days=forecast.days)
         for k in range(-60, 61):
@@ -106,7 +111,7 @@ def folds(contacts: Contacts, train: Period, forecast: Period,
                 continue
             t = Period(train.first + k * step, train.last + k * step)
             f = Period(forecast.first + k * step, forecast.last + k * step)
-            if t.first >= span.first and f.last <= span.last:
+            if t.first >= span.first and f.last <= end:
                 pairs.append((t, f))
         pairs.sort(key=lambda p: p[0].first)
     return pairs
@@ -260,14 +265,16 @@ def _explain(cal: Calibrated, contacts: Contacts, forecast: Period, seed: int,
         return steps
     on_days = model
     if not _fitted_on_days(cal):
-        own = fit_availability(model, contacts, cal.presence, days=True, seed=seed, tick=tick)
+        own = fit_availability(model, contacts, cal.presence, days=True, seed=seed,
+                               start=model.availability, tick=tick)
         on_days = replace(model, availability=own.factor)
     run(f"+ their agents seen serving, hour by hour (availability {on_days.availability:.3f}, "
         "fitted the same way on the training days)", on_days, seen.by_hour, replay)
     service = fit_times(days.service[days.served], "service time")
     own_service = replace(on_days, service=service)
     run("+ their service times", own_service, seen.by_hour, replay)
-    refit = fit_availability(own_service, contacts, seen, days=True, seed=seed, tick=tick)
+    refit = fit_availability(own_service, contacts, seen, days=True, seed=seed,
+                             start=on_days.availability, tick=tick)
     run(f"+ their own availability ({refit.factor:.3f})",
         replace(own_service, availability=refit.factor), seen.by_hour, replay)
     return steps

@@ -163,7 +163,7 @@ def scenario_data(model: Model, period: Period, *, name: str | None = None,
         "description": description,
         "start": start.isoformat(),
         "horizon": f"{period.days}d",
-        "drain": CALL_DRAIN if kind == "calls" else _drain_days(model),
+        "drain": CALL_DRAIN if kind == "calls" else _drain_days(model, period),
         "calendar": {"name": model.tz, "timezone": model.tz,
                      "working_hours": "mon-sun 00:00-24:00"},
         "demand": {"base_rate": round(float(m.mean()) * level, 6),
@@ -190,11 +190,16 @@ def scenario_data(model: Model, period: Period, *, name: str | None = None,
     return data
 
 
-def _drain_days(model: Model) -> str:
-    """Long enough for 99% of tickets to be resolved (at most 60 days)."""
-    slices = np.asarray(model.service.slices)
-    p99 = float(np.percentile(slices, 99)) if slices.size else model.service.p90
-    return f"{min(max(math.ceil(p99 / 86400.0), 1), 60)}d"
+def _drain_days(model: Model, period: Period) -> str:
+    """Long enough for every ticket to be resolved (the longest time written), so the
+    figures are not cut short; within the limit of a run."""
+    from simulation.scenario.limits import MAX_RUN_DAYS
+
+    longest = max(model.service.slices) if model.service.slices else model.service.p90
+    if model.service.family == "lognormal":  # its 99.9th percentile
+        longest = math.exp(model.service.mu + 3.09 * model.service.sigma)
+    days = math.ceil(longest / 86400.0) + 1
+    return f"{max(min(days, MAX_RUN_DAYS - period.days), 1)}d"
 
 
 def load_data(data: dict[str, Any], replay: np.ndarray | None = None) -> LoadedScenario:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,8 @@ import numpy as np
 import yaml
 from matplotlib.figure import Figure
 
-from simulation.calibration.backtest import Backtest, Fold, scalar_figures, summary, value
+from simulation.calibration.backtest import (EXPLAIN_REPS, Backtest, Fold, scalar_figures,
+                                             summary, value)
 from simulation.calibration.build import scenario_data
 from simulation.calibration.pipeline import scenario_header
 from simulation.errors import SimulationError
@@ -81,9 +83,7 @@ def _daily_rows(fold: Fold) -> list[list[str]]:
     lo, hi = np.percentile(daily, [2.5, 97.5], axis=0)
     calls = fold.calibrated.model.kind == "calls"
     if calls:
-        waits = np.array([r["daily_wait"] for r in fold.runs])
-        w_lo, w_hi = np.nanpercentile(waits, [2.5, 97.5], axis=0)
-        w_mean = np.nanmean(waits, axis=0)
+        w_mean, w_lo, w_hi = _daily_waits(fold)
     for i in range(fold.forecast.days):
         d = fold.forecast.first + timedelta(days=i)
         row = [f"{d.isoformat()} {WEEKDAYS[d.weekday()]}", f"{fold.actual['daily'][i]:,.0f}",
@@ -94,6 +94,17 @@ def _daily_rows(fold: Fold) -> list[list[str]]:
                     f"{format_value('mean_wait', w_mean[i])} [{w_lo[i]:.1f}, {w_hi[i]:.1f}]"]
         rows.append(row)
     return rows
+
+
+def _daily_waits(fold: Fold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and 2.5%-97.5% band of each day's mean wait over the runs (NaN on a day
+    without calls, such as a closed Saturday)."""
+    waits = np.array([r["daily_wait"] for r in fold.runs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days: closed
+        mid = np.nanmedian(waits, axis=0)
+        lo, hi = np.nanpercentile(waits, [2.5, 97.5], axis=0)
+    return mid, lo, hi
 
 
 def _verdict(fold: Fold) -> list[str]:
@@ -153,9 +164,9 @@ def _fold_md(i: int, fold: Fold, plots: list[str], scenario: str) -> list[str]:
     lines += ["### Per day", ""] + _md_table(head, _daily_rows(fold)) + [""]
     if fold.explain:
         lines += ["### What the training days could not know", "",
-                  "The forecast run again (8 replications each, no draws) with the forecast "
-                  "days' own inputs put in one at a time: this uses the log's future on "
-                  "purpose, to name what moved.", ""]
+                  f"The forecast run again ({EXPLAIN_REPS} replications each, no draws) with the "
+                  "forecast days' own inputs put in one at a time: this uses the log's future "
+                  "on purpose, to name what moved.", ""]
         keys = [k for k, _ in scalar_figures("calls", cal.model.thresholds) if k != "arrivals"]
         head = ["inputs"] + [n for k, n in scalar_figures("calls", cal.model.thresholds)
                              if k != "arrivals"]
@@ -213,10 +224,9 @@ def _plot_daily(fold: Fold) -> Figure:
     ax.set_title(f"Forecast {fold.forecast} (trained on {fold.train})")
     if calls:
         ax = axes[1]
-        waits = np.array([r["daily_wait"] for r in fold.runs])
-        w_lo, w_hi = np.nanpercentile(waits, [2.5, 97.5], axis=0)
+        w_mean, w_lo, w_hi = _daily_waits(fold)
         ax.fill_between(days, w_lo, w_hi, alpha=0.25, step="mid", label="Muster 95% band")
-        ax.plot(days, np.nanmean(waits, axis=0), "o-", label="Muster forecast")
+        ax.plot(days, w_mean, "o-", label="Muster forecast")
         ax.axhline(fold.naive["mean"]["mean_wait"], ls="--", color="C1",
                    label="naive (training mean)")
         ax.plot(days, fold.actual["daily_wait"], "k^", label="actual")

@@ -241,8 +241,10 @@ def fit_patience(wait: np.ndarray, abandoned: np.ndarray) -> PatienceFit:
     # 95% interval of the mean: d ~ Poisson given the exposure (exact chi-square bounds).
     lo = exposure / (sps.chi2.ppf(0.975, 2 * d + 2) / 2)
     hi = exposure / (sps.chi2.ppf(0.025, 2 * d) / 2)
-    # Waits are read to the second: an event at 0 s is taken at 0.5 s for the likelihoods.
-    t = np.maximum(w, 0.5)
+    # A wait of 0 has no likelihood under a Weibull: it is taken as half the smallest wait
+    # above 0 (half a second when the log counts whole seconds).
+    positive = w[w > 0]
+    t = np.where(w > 0, w, 0.5 * float(positive.min()) if positive.size else 0.5)
     ll_exp = -d * math.log(exp_mean) - float(t.sum()) / exp_mean
     k, lam, ll_w, sd_logk = _weibull(t, e)
     lr = max(2 * (ll_w - ll_exp), 0.0)

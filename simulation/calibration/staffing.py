@@ -21,9 +21,9 @@ arrivals). The rules:
   presence x a as a staff plan. The two differ: averaging presence and arrivals over weeks
   smooths away the hours where a week had more calls than agents, so a typical week needs a
   lower factor to wait as long as the real weeks did (queues are convex in load). The root
-  is found on log a (bracketed from a = 1 outwards by factors of 1.5, then the Illinois
-  variant of false position) with common random numbers (the same seeds, and the same day
-  levels, at every a).
+  is found on log a (bracketed outwards from a = 1 by factors of 1.5, or from a factor
+  fitted on similar days by factors of 1.1; then the Illinois variant of false position)
+  with common random numbers (the same seeds, and the same day levels, at every a).
 * Its 95% interval: the standard error of log(actual mean wait) + log(actual abandonment),
   from the spread of the training days (batch means: the calls of a day are not
   independent), plus the simulation's own error at a (the spread over replications), turned
@@ -55,9 +55,10 @@ __all__ = ["Presence", "Availability", "presence", "fit_availability", "BOUNDS",
 
 BOUNDS = (0.05, 4.0)
 """The availability factors searched: from 5% of the agents seen to four times as many."""
-TOLERANCE = 0.01
-"""The search stops when the bracket is 1% wide or |g| under 0.01 (a 1% error in the
-figures): far inside the factor's own interval."""
+TOLERANCE = 0.02
+"""The search stops when the bracket is 2% wide or |g| under 0.02 (a 2% error in the
+figures): inside the factor's own interval (a small team's staffing moves in steps of one
+person for 5 minutes, so g is a staircase at finer scales)."""
 MAX_STEPS = 6
 SLOPE_STEP = 0.03
 """g's slope at the root is measured over a 3% step (common random numbers keep it smooth)."""
@@ -163,6 +164,7 @@ def _daily_se(contacts: Contacts, period: Period, use_b: bool) -> float:
 
 def fit_availability(model: Model, contacts: Contacts, seen: Presence, *,
                      days: bool = False, reps: int | None = None, seed: int = 1,
+                     start: float = 1.0,
                      tick: Callable[[], None] | None = None) -> Availability:
     """The availability factor of the training period (see the module notes): of the
     typical week (`days` false), or of the period's own days (`days` true)."""
@@ -185,6 +187,7 @@ def fit_availability(model: Model, contacts: Contacts, seen: Presence, *,
     runs_at: dict[float, list[dict]] = {}
 
     variants = Variants()
+    noise = [0.0]  # the simulation's standard error of g at the last factor tried
 
     def g(a: float) -> float:
         if days:
@@ -200,9 +203,10 @@ def fit_availability(model: Model, contacts: Contacts, seen: Presence, *,
         curve.append((a, m["mean_wait"] or 0.0, m["abandonment"]))
         per_rep[a] = np.array([_g(r, w_star, b_star, use_b) for r in runs])
         runs_at[a] = runs
+        noise[0] = float(per_rep[a].std(ddof=1) / math.sqrt(reps)) if reps > 1 else 0.0
         return _g(m, w_star, b_star, use_b)
 
-    a, note = _root(g)
+    a, note = _root(g, start, noise)
     if a not in runs_at:
         g(a)
     g(a * (1 + SLOPE_STEP))
@@ -216,11 +220,17 @@ def fit_availability(model: Model, contacts: Contacts, seen: Presence, *,
                         days=days, note=note)
 
 
-def _root(g: Callable[[float], float]) -> tuple[float, str]:
-    """The root of the decreasing g on log a, and a note when it lies at a bound."""
+def _root(g: Callable[[float], float], start: float = 1.0,
+          noise: list[float] | None = None) -> tuple[float, str]:
+    """The root of the decreasing g on log a, searched from `start` (a factor fitted before
+    on similar days saves steps), and a note when it lies at a bound. It stops when |g| is
+    under TOLERANCE or under the simulation's own standard error of g (`noise[0]`, updated
+    by g): closer than that is chasing noise."""
+    noise = noise or [0.0]
     lo_b, hi_b = BOUNDS
-    x0, g0 = 1.0, g(1.0)
-    step = 1.5 if g0 > 0 else 1 / 1.5
+    x0 = min(max(start, lo_b), hi_b)
+    g0 = g(x0)
+    step = (1.5 if start == 1.0 else 1.1) ** (1 if g0 > 0 else -1)
     x1, g1 = x0, g0
     while (g1 > 0) == (g0 > 0):
         x0, g0 = x1, g1
@@ -240,7 +250,7 @@ def _root(g: Callable[[float], float]) -> tuple[float, str]:
         u, v = math.log(lo), math.log(hi)
         x = math.exp(u + (v - u) * g_lo / (g_lo - g_hi))
         gx = g(x)
-        if abs(gx) < TOLERANCE:
+        if abs(gx) < max(TOLERANCE, noise[0]):
             return x, ""
         if gx > 0:
             lo, g_lo = x, gx
