@@ -143,13 +143,16 @@ def show_read(contacts: Contacts, train: Period, forecast: Period, console: Cons
 
 def show_fit(cal: Calibrated, console: Console) -> None:
     """The fitted profile, trend, surges, service or resolve time, patience, staffing."""
+    from simulation.calibration.pipeline import dispersion_text
+
     m = cal.model
     p = m.profile
     console.print(_heat(p.matrix, p.base_rate))
     console.print(f"Trend {p.trend:+.1%} a week, 95% CI [{p.trend_low:+.1%}, "
                   f"{p.trend_high:+.1%}]: " + ("used in the forecast" if p.trend_used else
                                                "not used (the interval holds zero)")
-                  + f"; day-to-day dispersion {p.dispersion:.1f} (1 = Poisson).", markup=False)
+                  + f"; day-to-day dispersion {dispersion_text(p.dispersion)} (1 = Poisson).",
+                  markup=False)
     for line in _surges(cal):
         console.print(line, markup=False)
     console.print(_times(cal))

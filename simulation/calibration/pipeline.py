@@ -10,6 +10,7 @@ when the log is that excerpt: a user's own data carries no one else's licence.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from simulation.scenario.history import EXCERPT
 
 __all__ = ["Calibrated", "calibrate_contacts", "parse_period", "parse_thresholds",
            "periods", "licence_for", "write_calibrated", "scenario_header",
-           "DEFAULT_THRESHOLDS", "MARK"]
+           "DEFAULT_THRESHOLDS", "MARK", "dispersion_text"]
 
 DEFAULT_THRESHOLDS = (20.0, 60.0)
 """Service-level thresholds (seconds) of a call log when none are given."""
@@ -149,7 +150,7 @@ def scenario_header(cal: Calibrated, forecast: Period) -> list[str]:
              f"Arrivals: weekday-by-hour profile, {p.base_rate:.2f} an hour on average; trend "
              f"{p.trend:+.1%} a week [{p.trend_low:+.1%}, {p.trend_high:+.1%}] "
              + ("(used)" if p.trend_used else "(not used: its interval holds zero)")
-             + f"; day-to-day dispersion {p.dispersion:.1f} (1 = Poisson)."]
+             + f"; day-to-day dispersion {dispersion_text(p.dispersion)} (1 = Poisson)."]
     s = m.service
     d = duration_text
     lines.append(f"{s.what.capitalize()}: mean {d(s.mean)} [{d(s.mean_low)}, "
@@ -182,6 +183,11 @@ def scenario_header(cal: Calibrated, forecast: Period) -> list[str]:
     if m.licence:
         lines.append(m.licence)
     return lines
+
+
+def dispersion_text(value: float) -> str:
+    """The dispersion, or why there is none."""
+    return "unknown (one week cannot tell)" if math.isnan(value) else f"{value:.1f}"
 
 
 def write_calibrated(cal: Calibrated, forecast: Period, out: Path,

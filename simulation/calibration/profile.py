@@ -21,7 +21,8 @@ The rules, so that a reviewer can redo them:
 * Assumes: arrivals are a Poisson process whose rate depends on the weekday and hour and
   drifts at most smoothly in level (no holidays or surges inside the training period: cut
   them out with --train). The dispersion is reported so that this can be checked: phi well
-  above 1 says the days differ by more than chance.
+  above 1 says the days differ by more than chance. One week of training cannot tell (as
+  many weekday effects as days): the dispersion is then unknown and taken as Poisson.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class ArrivalProfile:
     trend_high: float
     trend_used: bool
     dispersion: float
-    """Pearson chi-square / df of the daily totals under the weekday + trend model."""
+    """Pearson chi-square / df of the daily totals under the weekday + trend model; NaN
+    when the days are too few to tell (no more days than parameters: one week)."""
     slope: float
     """Log-level change per day."""
     slope_se: float
@@ -89,7 +91,7 @@ class ArrivalProfile:
         """Random levels of the period's days: gamma with mean 1 and the training days'
         extra-Poisson variance (Var = dispersion x mean, so CV^2 = (dispersion - 1) / mean);
         None when the days vary no more than Poisson."""
-        if self.dispersion <= 1:
+        if not self.dispersion > 1:  # at most Poisson, or unknown (NaN)
             return None
         out = []
         for mu in self.expected(period).sum(axis=1):
@@ -135,7 +137,7 @@ def _poisson_trend(y: np.ndarray, weekday: np.ndarray, t: np.ndarray
     x = np.column_stack(cols + [t - t.mean()])
     p = x.shape[1]
     if y.size <= p or y.sum() == 0:
-        return 0.0, math.inf, 1.0
+        return 0.0, math.inf, math.nan
     mu = np.maximum(y.astype(float), 0.5)
     beta = np.zeros(p)
     for _ in range(50):
@@ -146,7 +148,7 @@ def _poisson_trend(y: np.ndarray, weekday: np.ndarray, t: np.ndarray
         try:
             new = np.linalg.solve(xtw @ x, xtw @ z)
         except np.linalg.LinAlgError:
-            return 0.0, math.inf, 1.0
+            return 0.0, math.inf, math.nan
         mu = np.exp(np.clip(x @ new, -50, 50))
         if np.max(np.abs(new - beta)) < 1e-10:
             beta = new
@@ -174,7 +176,7 @@ def fit_profile(contacts: Contacts, period: Period) -> ArrivalProfile:
     matrix = np.where(n_days[:, None] > 0, total / np.maximum(n_days, 1)[:, None], mean_day)
     t = np.array([(d - EPOCH.date()).days + 0.5 for d in days])
     slope, se, dispersion = _poisson_trend(counts.sum(axis=1), weekday, t)
-    widen = math.sqrt(max(dispersion, 1.0))
+    widen = math.sqrt(max(dispersion, 1.0)) if math.isfinite(dispersion) else 1.0
     low, high = _garwood(total, np.maximum(n_days, 1)[:, None])
     low = np.maximum(matrix - (matrix - low) * widen, 0.0)
     high = matrix + (high - matrix) * widen

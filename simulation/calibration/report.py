@@ -157,6 +157,9 @@ def _fold_md(i: int, fold: Fold, plots: list[str], scenario: str) -> list[str]:
              "the 2.5%-97.5% range over them (each draws the availability, the days' levels "
              "and the trend from their intervals). Naive: the mean of the training weeks "
              "(per weekday for arrivals), its range over those weeks in brackets.", ""]
+    if math.isnan(cal.model.profile.dispersion):
+        lines += ["Note: one week of training cannot show how much days vary beyond chance: "
+                  "the band has Poisson variation only and is too narrow for real days.", ""]
     lines += _md_table(HEADER, table_rows(fold)) + [""] + _verdict(fold) + [""]
     lines += _floor(fold) + [""]
     head = ["day", "actual arrivals", "Muster [band]", "naive"]
