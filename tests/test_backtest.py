@@ -67,9 +67,13 @@ def test_a_stationary_log_is_forecast_within_the_band(log: Path) -> None:
 def test_the_command_prints_the_table_and_writes_report_plots_and_scenario(
         capsys, wide, log: Path, tmp_path: Path) -> None:
     out = tmp_path / "bt"
-    code, stdout, err = run_cli(capsys, "backtest", log, "--train", TRAIN, "--forecast",
+    named = tmp_path / "呼叫中心.tsv"  # a Chinese file name is drawn in the plots' titles
+    named.write_bytes(log.read_bytes())
+    code, stdout, err = run_cli(capsys, "backtest", named, "--train", TRAIN, "--forecast",
                                 FORECAST, "--reps", "6", "--out", out)
     assert code == 0, err
+    assert "plots:" not in err  # no character drawn as a box
+    assert "呼叫中心" in (out / "fold1-daily.svg").read_text(encoding="utf-8")
     for text in ("Fold 1: trained on 2024-01-01..2024-01-14", "mean wait", "abandonment",
                  "answered within 20s", "naive", "What the training days could not know"):
         assert text in stdout
@@ -129,11 +133,17 @@ def test_an_out_folder_of_other_files_is_refused(capsys, log: Path, tmp_path: Pa
 
 def test_the_calibrated_scenario_is_sized_as_it_is(capsys, wide, log: Path,
                                                    tmp_path: Path) -> None:
-    """One forecast day keeps sizing quick; the pool `agents` is an ordinary pool."""
+    """One forecast day keeps sizing quick; the pool `agents` is an ordinary pool. The agent
+    column is renamed to text Rich would read as markup and emoji: printed as written."""
     scenario = tmp_path / "calls.yaml"
-    code, _, err = run_cli(capsys, "calibrate", log, "--train", TRAIN, "--forecast",
-                           "2024-01-15..2024-01-15", "--out", scenario)
+    renamed = tmp_path / "renamed.tsv"
+    odd = "坐席[bold]:smile:"
+    renamed.write_bytes(log.read_bytes().replace(b"\tserver\r\n", f"\t{odd}\r\n".encode()))
+    code, out, err = run_cli(capsys, "calibrate", renamed, "--train", TRAIN, "--forecast",
+                             "2024-01-15..2024-01-15", "--column", f"agent={odd}",
+                             "--out", scenario)
     assert code == 0, err
+    assert odd in out
     code, out, err = run_cli(capsys, "size", scenario, "-t", "abandonment <= 20%", "-v",
                              "staffing.agents.headcount=1..5", "--workers", "1", "--out",
                              tmp_path / "size")

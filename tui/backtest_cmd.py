@@ -75,8 +75,8 @@ def backtest(
     from simulation.calibration.pipeline import licence_for, parse_period, parse_thresholds
     from simulation.calibration.report import write_report
 
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(highlight=False, emoji=False)  # text from the log is shown as written
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     try:
         if staffing not in ("training", "forecast"):
             raise SimulationError(f"--staffing {staffing!r}: use training or forecast")

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from simulation.errors import SimulationError
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
@@ -67,8 +68,8 @@ def calibrate(
                                                  write_calibrated)
     from simulation.calibration.scenario import with_base, write_demand
 
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(highlight=False, emoji=False)  # text from the log is shown as written
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     try:
         options = log_options(delimiter=delimiter, date=date, date_format=date_format,
                               time_format=time_format, arrival=arrival, fmt=fmt, tz=tz,
@@ -134,7 +135,7 @@ def show_read(contacts: Contacts, train: Period, forecast: Period, console: Cons
     t.add_column("role")
     t.add_column("column (how it was read)")
     for role, col in contacts.read_as.items():
-        t.add_row(role, col)
+        t.add_row(role, Text(col))  # a column name is the log's text, never markup
     console.print(t)
     for note in contacts.notes:
         console.print(f"  {note}", markup=False)

@@ -208,7 +208,7 @@ def _across(bt: Backtest) -> list[str]:
          "actual in band"], rows) + [""]
 
 
-def _plot_daily(fold: Fold) -> Figure:
+def _plot_daily(fold: Fold, source: str) -> Figure:
     calls = fold.calibrated.model.kind == "calls"
     fig = Figure(figsize=(8, 5.5 if calls else 3.2))
     axes = fig.subplots(2 if calls else 1, 1, sharex=True, squeeze=False)[:, 0]
@@ -225,7 +225,7 @@ def _plot_daily(fold: Fold) -> Figure:
     ax.plot(days, fold.actual["daily"], "k^", label="actual")
     ax.set_ylabel("arrivals per day")
     ax.legend(fontsize=7, loc="best")
-    ax.set_title(f"Forecast {fold.forecast} (trained on {fold.train})")
+    ax.set_title(f"{source}: forecast {fold.forecast} (trained on {fold.train})")
     if calls:
         ax = axes[1]
         w_mean, w_lo, w_hi = _daily_waits(fold)
@@ -239,7 +239,7 @@ def _plot_daily(fold: Fold) -> Figure:
     return fig
 
 
-def _plot_hourly(fold: Fold) -> Figure:
+def _plot_hourly(fold: Fold, source: str) -> Figure:
     fig = Figure(figsize=(10, 3.4))
     ax = fig.subplots()
     hours = np.arange(fold.forecast.days * 24)
@@ -251,7 +251,7 @@ def _plot_hourly(fold: Fold) -> Figure:
     ax.set_xticks(hours[::24], [(fold.forecast.first + timedelta(days=int(h // 24))).strftime(
         "%m-%d") for h in hours[::24]])
     ax.set_ylabel("arrivals per hour")
-    ax.set_title(f"Arrivals per hour, {fold.forecast}")
+    ax.set_title(f"{source}: arrivals per hour, {fold.forecast}")
     ax.legend(fontsize=7, loc="upper right")
     return fig
 
@@ -314,8 +314,9 @@ def write_report(bt: Backtest, out: Path,
         lines += [bt.licence, ""]
     for i, fold in enumerate(bt.folds, start=1):
         stem = f"fold{i}"
-        plots = draw(out, [(f"{stem}-daily", lambda f=fold: _plot_daily(f)),
-                           (f"{stem}-hourly", lambda f=fold: _plot_hourly(f))], warn=warn)
+        name = Path(bt.source).name
+        plots = draw(out, [(f"{stem}-daily", lambda f=fold: _plot_daily(f, name)),
+                           (f"{stem}-hourly", lambda f=fold: _plot_hourly(f, name))], warn=warn)
         written += plots
         scenario = out / f"{stem}-forecast.yaml"
         data = scenario_data(fold.calibrated.model, fold.forecast,
