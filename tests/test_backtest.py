@@ -98,7 +98,7 @@ def test_rolling_folds_cover_the_log(capsys, wide, log: Path, tmp_path: Path) ->
     out = tmp_path / "roll"
     code, stdout, err = run_cli(capsys, "backtest", log, "--train", "2024-01-01..2024-01-07",
                                 "--forecast", "2024-01-08..2024-01-14", "--rolling",
-                                "--reps", "4", "--no-explain", "--out", out)
+                                "--reps", "4", "--quick", "--out", out)
     assert code == 0, err
     data = json.loads((out / "backtest.json").read_text(encoding="utf-8"))
     assert [f["forecast"] for f in data["folds"]] == ["2024-01-08..2024-01-14", FORECAST]
@@ -112,6 +112,7 @@ def test_rolling_folds_cover_the_log(capsys, wide, log: Path, tmp_path: Path) ->
     (["--train", TRAIN, "--forecast", FORECAST, "--staffing", "roster"], "--staffing 'roster'"),
     (["--train", TRAIN, "--forecast", FORECAST, "--drop", "outcome"], "--drop 'outcome'"),
     (["--train", TRAIN, "--forecast", FORECAST, "--service-level", "soon"], "--service-level"),
+    (["--arrival", "q_start", "--time", "q_start"], "--arrival and --time both name"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(capsys, log: Path, tmp_path: Path,
                                               argv: list[str], message: str) -> None:

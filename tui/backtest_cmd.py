@@ -23,7 +23,8 @@ from rich.table import Table
 from simulation.errors import SimulationError
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
                              opt_date_format, opt_delimiter, opt_drop, opt_format, opt_id,
-                             opt_kind, opt_resolved, opt_time_format, opt_tz)
+                             opt_kind, opt_opened, opt_resolved, opt_time, opt_time_format,
+                             opt_tz)
 
 if TYPE_CHECKING:
     from simulation.calibration.backtest import Backtest
@@ -53,14 +54,15 @@ def backtest(
                                  "agents seen serving on the forecast days (a known roster)."),
     rolling: bool = typer.Option(False, "--rolling/--no-rolling", help="Also every other fold "
                                  "of the same lengths that fits in the log."),
-    explain: bool = typer.Option(True, "--explain/--no-explain", help="Calls: rerun with the "
-                                 "forecast days' own inputs one at a time, to name what a "
-                                 "miss came from."),
+    quick: bool = typer.Option(False, "--quick/--no-quick", help="Skip the explanation (calls: "
+                               "the forecast rerun with the forecast days' own inputs one at "
+                               "a time, to name what a miss came from)."),
     service_level: str = typer.Option("20s,60s", "--service-level",
                                       help="Waits to report the share answered within."),
     delimiter: str | None = opt_delimiter(), date: str | None = opt_date(),
     date_format: str | None = opt_date_format(), time_format: str | None = opt_time_format(),
-    arrival: str | None = opt_arrival(), fmt: str | None = opt_format(), tz: str = opt_tz(),
+    arrival: str | None = opt_arrival(), time: str | None = opt_time(),
+    opened: str | None = opt_opened(), fmt: str | None = opt_format(), tz: str = opt_tz(),
     drop: list[str] = opt_drop(), column: list[str] = opt_column(),
     id_column: str | None = opt_id(), resolved: str | None = opt_resolved(),
     kind: str = opt_kind(),
@@ -81,7 +83,8 @@ def backtest(
         if staffing not in ("training", "forecast"):
             raise SimulationError(f"--staffing {staffing!r}: use training or forecast")
         options = log_options(delimiter=delimiter, date=date, date_format=date_format,
-                              time_format=time_format, arrival=arrival, fmt=fmt, tz=tz,
+                              time_format=time_format, arrival=arrival, time=time,
+                              opened=opened, fmt=fmt, tz=tz,
                               drop=drop, column=column, id_column=id_column,
                               resolved=resolved, kind=kind)
         thresholds = parse_thresholds(service_level)
@@ -105,7 +108,7 @@ def backtest(
         with _Progress(err) as progress:
             result = run_backtest(contacts, pairs, thresholds=thresholds, reps=reps,
                                   seed=seed, staffing=staffing,  # type: ignore[arg-type]
-                                  explain=explain, licence=licence_for(events),
+                                  explain=not quick, licence=licence_for(events),
                                   progress=progress)
         try:
             paths = write_report(result, out, warn=lambda line: err.print(line, markup=False))

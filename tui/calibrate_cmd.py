@@ -21,7 +21,8 @@ from rich.text import Text
 from simulation.errors import SimulationError
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
                              opt_date_format, opt_delimiter, opt_drop, opt_format, opt_id,
-                             opt_kind, opt_resolved, opt_time_format, opt_tz)
+                             opt_kind, opt_opened, opt_resolved, opt_time, opt_time_format,
+                             opt_tz)
 
 if TYPE_CHECKING:  # numpy and scipy come with the fit, when the command runs
     from simulation.calibration.contacts import Contacts, Period
@@ -55,7 +56,8 @@ def calibrate(
                                          "figures here."),
     delimiter: str | None = opt_delimiter(), date: str | None = opt_date(),
     date_format: str | None = opt_date_format(), time_format: str | None = opt_time_format(),
-    arrival: str | None = opt_arrival(), fmt: str | None = opt_format(), tz: str = opt_tz(),
+    arrival: str | None = opt_arrival(), time: str | None = opt_time(),
+    opened: str | None = opt_opened(), fmt: str | None = opt_format(), tz: str = opt_tz(),
     drop: list[str] = opt_drop(), column: list[str] = opt_column(),
     id_column: str | None = opt_id(), resolved: str | None = opt_resolved(),
     kind: str = opt_kind(),
@@ -72,7 +74,8 @@ def calibrate(
     err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     try:
         options = log_options(delimiter=delimiter, date=date, date_format=date_format,
-                              time_format=time_format, arrival=arrival, fmt=fmt, tz=tz,
+                              time_format=time_format, arrival=arrival, time=time,
+                              opened=opened, fmt=fmt, tz=tz,
                               drop=drop, column=column, id_column=id_column,
                               resolved=resolved, kind=kind)
         thresholds = parse_thresholds(service_level)

@@ -16,7 +16,8 @@ from simulation.calibration.columns import ROLES, LogOptions
 from simulation.errors import SimulationError
 
 __all__ = ["log_options", "LOG_HELP", "opt_delimiter", "opt_date", "opt_date_format",
-           "opt_time_format", "opt_arrival", "opt_format", "opt_tz", "opt_drop",
+           "opt_time_format", "opt_arrival", "opt_time", "opt_opened", "opt_format", "opt_tz",
+           "opt_drop",
            "opt_column", "opt_id", "opt_resolved", "opt_kind"]
 
 LOG_HELP = ("The log: CSV or TSV (delimiter sniffed), .gz or .zip of one, or an XES event "
@@ -45,9 +46,18 @@ def opt_time_format() -> Any:
 
 
 def opt_arrival() -> Any:
-    return typer.Option(None, "--arrival", "--time", "--opened",
-                        help="Column of the arrival time (calls: when the call reached the "
-                        "queue; tickets: opened).")
+    return typer.Option(None, "--arrival", help="Column of the arrival time (calls: when the "
+                        "call reached the queue; tickets: when opened).")
+
+
+def opt_time() -> Any:
+    return typer.Option(None, "--time", help="Column of the arrival's time of day, its date "
+                        "in --date (the same role as --arrival).")
+
+
+def opt_opened() -> Any:
+    return typer.Option(None, "--opened", help="Column of a ticket's opening time (the same "
+                        "role as --arrival).")
 
 
 def opt_format() -> Any:
@@ -61,13 +71,14 @@ def opt_tz() -> Any:
 
 
 def opt_drop() -> Any:
-    return typer.Option([], "--drop", metavar="COL=VALUE",
+    return typer.Option([], "--drop", metavar="COL=VALUE", show_default="none",
                         help="Leave out rows with VALUE in column COL (repeatable), e.g. "
                         "outcome=PHANTOM.")
 
 
 def opt_column() -> Any:
-    return typer.Option([], "--column", metavar="ROLE=COL", help="Which column plays a role "
+    return typer.Option([], "--column", metavar="ROLE=COL", show_default="sniffed",
+                        help="Which column plays a role "
                         f"(repeatable); roles: {', '.join(ROLES)}.")
 
 
@@ -98,12 +109,19 @@ def _pairs(values: list[str], option: str, what: str) -> list[tuple[str, str]]:
 
 
 def log_options(*, delimiter: str | None, date: str | None, date_format: str | None,
-                time_format: str | None, arrival: str | None, fmt: str | None, tz: str,
-                drop: list[str], column: list[str], id_column: str | None,
-                resolved: str | None, kind: str) -> LogOptions:
+                time_format: str | None, arrival: str | None, time: str | None,
+                opened: str | None, fmt: str | None, tz: str, drop: list[str],
+                column: list[str], id_column: str | None, resolved: str | None,
+                kind: str) -> LogOptions:
     """The options as one LogOptions (named columns win over --column)."""
     if kind not in ("auto", "calls", "tickets"):
         raise SimulationError(f"--kind {kind!r}: use calls, tickets or auto")
+    given = [(o, v) for o, v in (("--arrival", arrival), ("--time", time),
+                                 ("--opened", opened)) if v is not None]
+    if len(given) > 1:
+        raise SimulationError(f"{given[0][0]} and {given[1][0]} both name the arrival column; "
+                              "give one")
+    arrival = given[0][1] if given else None
     columns = dict(_pairs(column, "--column", "ROLE=COLUMN, e.g. service_start=answered"))
     for role, name in (("date", date), ("arrival", arrival), ("id", id_column),
                        ("resolved", resolved)):
