@@ -14,6 +14,8 @@ checks that).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -21,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation.calibration.backtest import backtest, folds, summary, value
 from simulation.calibration.contacts import Period, read_contacts
 from tests.calls_helpers import centre, generate, write_bank_tsv
 from tests.cli_helpers import run_cli
+from tui.cli import main
 
 TRAIN = "2024-01-01..2024-01-14"
 FORECAST = "2024-01-15..2024-01-21"
@@ -43,19 +45,37 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "220")
 
 
-def test_a_stationary_log_is_forecast_within_the_band(log: Path) -> None:
-    contacts = read_contacts(str(log))
-    pairs = folds(contacts, Period(date(2024, 1, 1), date(2024, 1, 14)),
-                  Period(date(2024, 1, 15), date(2024, 1, 21)), rolling=False)
-    bt = backtest(contacts, pairs, thresholds=(20.0, 60.0), reps=20, seed=4,
-                  staffing="training", explain=False)
-    (fold,) = bt.folds
-    rows = {r["key"]: r for r in summary(fold)}
+@pytest.fixture(scope="module")
+def reported(log: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """One backtest through the command, shared by the tests below (a calibration and its
+    runs cost seconds): 20 replications, the explanation included, a Chinese file name."""
+    folder = tmp_path_factory.mktemp("reported")
+    named = folder / "呼叫中心.tsv"
+    named.write_bytes(log.read_bytes())
+    out = folder / "bt"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(stdout), \
+            contextlib.redirect_stderr(stderr):
+        mp.setenv("COLUMNS", "220")
+        try:  # what run_cli does, without capsys (a function-scoped fixture)
+            main([str(a) for a in ("backtest", named, "--train", TRAIN, "--forecast",
+                                   FORECAST, "--reps", "20", "--seed", "4", "--out", out)])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    assert code == 0 and "Traceback" not in stderr.getvalue(), stderr.getvalue()
+    return out, stdout.getvalue(), stderr.getvalue()
+
+
+def test_a_stationary_log_is_forecast_within_the_band(reported) -> None:
+    out, _, _ = reported
+    (fold,) = json.loads((out / "backtest.json").read_text(encoding="utf-8"))["folds"]
+    rows = {r["key"]: r for r in fold["rows"]}
     assert set(rows) == {"arrivals", "mean_wait", "within:20", "within:60", "abandonment"}
     for key, r in rows.items():
         # Within 4 sd of the replications (the 95% band is about 2 sd: five figures each
         # inside it would fail a correct forecast one seed in five; 4 sd, one in 10^4).
-        sims = np.array([value(run, key) for run in fold.runs])
+        sims = np.array([run[key] for run in fold["replications"]])
         assert abs(r["actual"] - sims.mean()) < 4 * sims.std(ddof=1), (key, r)
         assert r["low"] <= r["muster"] <= r["high"], key
     # arrivals: the forecast is the training weeks' mean per weekday (no trend here)
@@ -65,13 +85,8 @@ def test_a_stationary_log_is_forecast_within_the_band(log: Path) -> None:
 
 
 def test_the_command_prints_the_table_and_writes_report_plots_and_scenario(
-        capsys, wide, log: Path, tmp_path: Path) -> None:
-    out = tmp_path / "bt"
-    named = tmp_path / "呼叫中心.tsv"  # a Chinese file name is drawn in the plots' titles
-    named.write_bytes(log.read_bytes())
-    code, stdout, err = run_cli(capsys, "backtest", named, "--train", TRAIN, "--forecast",
-                                FORECAST, "--reps", "6", "--out", out)
-    assert code == 0, err
+        capsys, reported, tmp_path: Path) -> None:
+    out, stdout, err = reported
     assert "plots:" not in err  # no character drawn as a box
     assert "呼叫中心" in (out / "fold1-daily.svg").read_text(encoding="utf-8")
     for text in ("Fold 1: trained on 2024-01-01..2024-01-14", "mean wait", "abandonment",
@@ -160,15 +175,23 @@ def test_the_calibrated_scenario_is_sized_as_it_is(capsys, wide, log: Path,
 def test_the_simulated_figures_are_waiting_py_s(log: Path, tmp_path: Path) -> None:
     """The backtest's figures of a run are results/waiting.py's own, so the definitions
     stated for the log are the simulator's (and stay so if waiting.py changes)."""
-    from simulation.calibration.build import load_data, scenario_data
+    from simulation.calibration.build import Model, load_data, scenario_data
     from simulation.calibration.measure import simulated_figures
-    from simulation.calibration.pipeline import calibrate_contacts
+    from simulation.calibration.profile import fit_profile
+    from simulation.calibration.service import fit_patience, fit_times
+    from simulation.calibration.staffing import presence
     from simulation.model.world import run
     from simulation.results.metrics import compute
 
     contacts = read_contacts(str(log))
-    cal = calibrate_contacts(contacts, Period(date(2024, 1, 1), date(2024, 1, 7)), reps=2)
-    loaded = load_data(scenario_data(cal.model, Period(date(2024, 1, 8), date(2024, 1, 14))))
+    week = Period(date(2024, 1, 1), date(2024, 1, 7))
+    c = contacts.between(week)
+    model = Model(kind="calls", source=log.name, tz="UTC", train=week,
+                  profile=fit_profile(contacts, week), service=fit_times(c.service[c.served]),
+                  patience=fit_patience(c.wait[c.offered], c.abandoned[c.offered]),
+                  weekly_presence=presence(contacts, week).weekly, availability=0.9,
+                  thresholds=(20.0, 60.0))
+    loaded = load_data(scenario_data(model, Period(date(2024, 1, 8), date(2024, 1, 14))))
     results = run(loaded, 5)
     mine = simulated_figures(results, 7, [20.0, 60.0], "calls")
     theirs = compute(results)["waiting"]["all"]

@@ -285,7 +285,9 @@ def _json(bt: Backtest) -> dict[str, Any]:
                     "dispersion": m.profile.dispersion,
                     "service": {"family": m.service.family, "mean": m.service.mean,
                                 "p50": m.service.p50, "p90": m.service.p90}},
-            "explain": [{"inputs": w, "figures": fig} for w, fig in f.explain]})
+            "explain": [{"inputs": w, "figures": fig} for w, fig in f.explain],
+            "replications": [{k: value(r, k) for k, _ in scalar_figures(bt.kind, bt.thresholds)}
+                             for r in f.runs]})
     return clean({"source": Path(bt.source).name, "kind": bt.kind, "reps": bt.reps,
                   "seed": bt.seed, "thresholds_seconds": list(bt.thresholds),
                   "folds": folds, "licence": bt.licence})
