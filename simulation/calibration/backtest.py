@@ -195,8 +195,11 @@ def backtest(contacts: Contacts, pairs: list[tuple[Period, Period]], *,
     """Run every fold (module notes). `progress(label, total)` returns a tick function."""
     out = []
     for train, forecast in pairs:
-        def ticker(what: str, total: int) -> Callable[[], None] | None:
-            return progress(f"{what} ({train} -> {forecast})", total) if progress else None
+        fold_name = f"({train} -> {forecast})"
+
+        def ticker(what: str, total: int, fold_name: str = fold_name
+                   ) -> Callable[[], None] | None:
+            return progress(f"{what} {fold_name}", total) if progress else None
 
         cal = calibrate_contacts(contacts, train, thresholds=thresholds, seed=seed,
                                  days=staffing == "forecast", licence=licence,
@@ -295,6 +298,11 @@ def _mean_figures(runs: list[dict[str, Any]], thresholds: tuple[float, ...]) -> 
     return out
 
 
+def _relative(x: float | None, actual: float | None) -> float | None:
+    """(x - actual) / actual, or None when either is missing or the actual is 0."""
+    return (x - actual) / actual if x is not None and actual else None
+
+
 def summary(fold: Fold) -> list[dict[str, Any]]:
     """One row per scalar figure: actual, Muster's point forecast and 95% band, naive and
     its range, each error relative to the actual, and who is closer.
@@ -318,10 +326,7 @@ def summary(fold: Fold) -> list[dict[str, Any]]:
         if key == "arrivals":
             weeks = [float(w["daily"].mean()) for w in fold.naive["weeks"]]
 
-        def err(x: float | None) -> float | None:
-            return (x - actual) / actual if x is not None and actual else None
-
-        e_m, e_n = err(mean), err(naive)
+        e_m, e_n = _relative(mean, actual), _relative(naive, actual)
         rows.append({"key": key, "figure": name, "actual": actual, "muster": mean,
                      "low": low, "high": high, "naive": naive,
                      "naive_low": min(weeks) if weeks else None,

@@ -159,8 +159,9 @@ def find_roles(table: Table, options: LogOptions) -> dict[str, int]:
         try:
             found[role] = table.column(name)
         except ValueError:
+            hint = suggest(name, table.header)
             errors.append(Diagnostic(table.file, 1, 1, "error",
-                                     f"no column {name!r} (for {role}){suggest(name, table.header)}; "
+                                     f"no column {name!r} (for {role}){hint}; "
                                      f"{_header_listing(table)}"))
     if errors:
         raise SimulationError(errors)

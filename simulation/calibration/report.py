@@ -317,8 +317,9 @@ def write_report(bt: Backtest, out: Path,
     for i, fold in enumerate(bt.folds, start=1):
         stem = f"fold{i}"
         name = Path(bt.source).name
-        plots = draw(out, [(f"{stem}-daily", lambda f=fold: _plot_daily(f, name)),
-                           (f"{stem}-hourly", lambda f=fold: _plot_hourly(f, name))], warn=warn)
+        plots = draw(out, [(f"{stem}-daily", lambda f=fold, n=name: _plot_daily(f, n)),
+                           (f"{stem}-hourly", lambda f=fold, n=name: _plot_hourly(f, n))],
+                     warn=warn)
         written += plots
         scenario = out / f"{stem}-forecast.yaml"
         data = scenario_data(fold.calibrated.model, fold.forecast,
