@@ -13,7 +13,8 @@ The rules for a call log (one row per call):
 * Served or abandoned: the outcome column where its value says so (AGENT, ANSWERED,
   SERVED... / HANG, ABANDONED...); rows of any other value (PHANTOM) are left out and
   counted; without an outcome column, a call with a service start was served.
-* Wait: queue end (or service start) minus arrival; the wait column if there are no times.
+* Wait: queue end (or service start) minus arrival; the wait column if there are no times;
+  a call with none of them is left out and counted.
 * Service time: service end minus service start; the service-time column otherwise.
 * Times of day roll over midnight: within a row, a time more than 12 hours earlier than the
   one before it (in header order) is on the next day; the date column is the first time's.
@@ -300,10 +301,15 @@ class _CallReader(_Reader):
                                              f"row {r + 1}: {name} of {v[r]:.0f} s (ends "
                                              "before it starts): skipped"))
             ok &= ~wrong
-        no_wait = ok & abandoned & np.isnan(wait)
-        if no_wait.all() and no_wait.any():
+        gave_up = ok & abandoned
+        if gave_up.any() and np.isnan(wait[gave_up]).all():
             raise missing_column(t, "queue end or wait", "abandoned calls need how long they "
                                  "waited (q_exit, q_time, ...)")
+        no_wait = ok & np.isnan(wait)
+        if no_wait.any():
+            self.notes.append(f"{int(no_wait.sum()):,} calls with no wait (no queue end, "
+                              "service start or wait) left out")
+            ok &= ~no_wait
         agent, agents = self._agents(served, abandoned)
         return self._record(ok, arrival, np.where(np.isnan(wait), 0.0, wait), served,
                             abandoned, service, times["service_start"], times["service_end"],
