@@ -261,14 +261,15 @@ def test_command_prints_tables_and_writes_the_fragment(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--out", str(out),
                                         "--fragment", str(frag)])
     assert result.exit_code == 0, result.output
-    for text in ("base rate", "Mon", "Surges", "Busiest week: 2016-03-02",
-                 "lognormal (kept)", f"wrote {out}"):
+    for text in ("base rate", "Mon", "Surges", "Resolve time", "Trend", f"wrote {out}"):
         assert text in result.output
     assert yaml.safe_load(frag.read_text(encoding="utf-8"))["calibration"]["incidents"] == 3931
     from simulation.scenario.loader import load_scenario
     loaded = load_scenario(out)
-    assert loaded.scenario.start.date().isoformat() == "2016-03-02"
+    # trained on the whole excerpt (29 Feb..13 Mar 2016), it runs the week after
+    assert loaded.scenario.start.date().isoformat() == "2016-03-14"
     assert loaded.scenario.demand.base_rate > 0 and loaded.scenario.demand.replay is None
+    assert loaded.scenario.demand.profile is not None
 
 
 def test_replayed_scenario_reproduces_the_log_day_by_day(tmp_path: Path) -> None:
@@ -280,7 +281,8 @@ def test_replayed_scenario_reproduces_the_log_day_by_day(tmp_path: Path) -> None
     from simulation.scenario.loader import load_scenario
     out = tmp_path / "replay.yaml"
     result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--out", str(out),
-                                        "--replay"])
+                                        "--replay", "--base", "normal-week",
+                                        "--forecast", "2016-03-02..2016-03-08"])
     assert result.exit_code == 0, result.output
     loaded = load_scenario(out)
     replayed = np.histogram(loaded.replay, np.arange(0, 8 * 1440, 1440))[0]
@@ -298,29 +300,31 @@ def test_command_bad_column_exits_2_with_a_located_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["calibrate", str(EXCERPT), "--opened", "opened",
                                         "--out", str(out)])
     assert result.exit_code == 2
-    assert f"{EXCERPT}:1:1: error: no timestamp column 'opened'" in result.output
+    assert f"{EXCERPT}:1:1: error: no column 'opened' (for arrival) (did you mean " \
+        "'opened_at'?)" in result.output
     assert "Traceback" not in result.output and not out.exists()
 
 
 def test_command_per_row_and_format_options(tmp_path: Path) -> None:
     log = tmp_path / "iso.csv"
-    log.write_text("t,done\n2024-01-01T09:00,2024-01-01T10:00\n"
-                   "2024-01-01T09:30,2024-01-01T09:45\n", encoding="utf-8")
+    rows = [f"2024-01-0{1 + i % 7}T{9 + i % 8:02d}:{i % 60:02d},2024-01-0{1 + i % 7}T18:00"
+            for i in range(30)]
+    log.write_text("t,done\n" + "\n".join(rows) + "\n", encoding="utf-8")
     result = CliRunner().invoke(cli(), ["calibrate", str(log), "--opened", "t", "--resolved",
                                         "done", "--id", "", "--format", "iso",
                                         "--out", str(tmp_path / "f.yaml")])
     assert result.exit_code == 0, result.output
-    assert "2 incidents" in result.output
+    assert "30 tickets read" in result.output
 
 
 def test_command_counts_unreadable_incidents_once(tmp_path: Path) -> None:
-    """Two incidents on five rows, every time unreadable: 2 of 2 incidents (100%), never
-    "4 of 2 incidents (200%)" from counting each bad value against distinct incidents."""
+    """Two tickets on five rows, every time unreadable: 2 of 2 tickets (100%), never
+    "5 of 2 tickets (250%)" from counting each bad row against distinct tickets."""
     log = tmp_path / "bad.csv"
     log.write_text("number,opened_at,resolved_at\n" + "A,junk,bad\n" * 3 + "B,junk,bad\n" * 2,
                    encoding="utf-8")
     result = CliRunner().invoke(cli(), ["calibrate", str(log), "--out",
-                                        str(tmp_path / "c.yaml")])
+                                        str(tmp_path / "c.yaml"), "--format", "%d/%m/%Y %H:%M"])
     assert result.exit_code == 2, result.output
-    assert "2 of 2 incidents unreadable (100.0%" in result.output, result.output
+    assert "2 of 2 tickets unreadable (100.0%" in result.output, result.output
     assert "200.0%" not in result.output

@@ -16,6 +16,7 @@ from tui.boundary import console as make_console
 from incidents.errors import IncidentsError
 from playbooks.errors import PlaybookError
 from simulation.errors import SimulationError
+from tui.backtest_cmd import backtest
 from tui.calibrate_cmd import calibrate
 from tui.drill_cmd import drill_app
 from tui.groups import DrillGroup, MusterGroup
@@ -42,6 +43,7 @@ app.add_typer(playbook_app, name="playbook", cls=MusterGroup)
 app.command("simulate")(simulate)
 app.command("size")(size)
 app.command("calibrate")(calibrate)
+app.command("backtest")(backtest)
 app.add_typer(drill_app, name="drill", cls=DrillGroup)
 app.command("report")(report)
 app.add_typer(drills_app, name="drills", cls=MusterGroup)

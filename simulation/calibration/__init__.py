@@ -1,3 +1,3 @@
-"""From a real ticket event log to a demand profile and a runnable scenario."""
+"""From a real call or ticket log to a fitted, runnable scenario, and backtests of it."""
 
 __all__: list[str] = []

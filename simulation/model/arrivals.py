@@ -1,6 +1,7 @@
 """Arrival times: a non-homogeneous Poisson process, or replayed history.
 
-rate(t) = base_rate x hourly[local hour] x weekly[local weekday] x product of surge factors.
+rate(t) = base_rate x hourly[local hour] x weekly[local weekday] x product of surge factors
+(or base_rate x profile[local weekday][local hour] x surges, with a weekday-by-hour profile).
 Arrivals are drawn with numpy by thinning (Lewis and Shedler): candidates from a homogeneous
 process at an upper bound of the rate, each kept with probability rate(t)/bound. They are
 drawn a block of time at a time (about `BLOCK_CANDIDATES` candidates per block), just ahead of
@@ -64,6 +65,8 @@ def rate_at(demand: Demand, t: np.ndarray, start: datetime, zone: ZoneInfo,
         rate *= np.asarray(demand.hourly)[((minute_of_week % 1440.0) // 60.0).astype(int)]
     if demand.weekly is not None:
         rate *= np.asarray(demand.weekly)[(minute_of_week // 1440.0).astype(int)]
+    if demand.profile is not None:
+        rate *= np.asarray(demand.profile).ravel()[(minute_of_week // 60.0).astype(int) % 168]
     for surge in [*demand.surges, *(extra or [])]:
         rate *= surge_factor(surge, t, start)
     return rate
@@ -75,6 +78,8 @@ def _bound(demand: Demand, extra: list[Surge]) -> float:
         bound *= max(demand.hourly)
     if demand.weekly is not None:
         bound *= max(demand.weekly)
+    if demand.profile is not None:
+        bound *= max(max(row) for row in demand.profile)
     for surge in [*demand.surges, *extra]:
         bound *= max(surge.factor, 1.0)
     return bound

@@ -70,7 +70,8 @@ def _simulated(loaded: LoadedScenario, summary: dict[str, Any]) -> list[str]:
     else:
         lines.append(f"- Demand: {sc.demand.base_rate:g} incidents per hour on average"
                      + (", shaped by hour of day" if sc.demand.hourly else "")
-                     + (" and day of week" if sc.demand.weekly else "") + ".")
+                     + (" and day of week" if sc.demand.weekly else "")
+                     + (", shaped by weekday and hour" if sc.demand.profile else "") + ".")
         for s in sc.demand.surges:
             span = {"step": f" for {s.duration}", "spike": f", decaying over {s.decay}",
                     "ramp": f", climbing over {s.duration}"}[s.kind]

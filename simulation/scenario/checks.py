@@ -27,7 +27,8 @@ from simulation.scenario.drill import drill_diagnostics
 from simulation.scenario.model import MAX_PEAK_ARRIVALS, MixEntry, PoolSpec, Scenario
 
 __all__ = ["structure_diagnostics", "load_mix_playbooks", "cross_check", "work_roles",
-           "used_parts", "waiting_states", "peak_rate", "instant_cycle", "INSTANT_MINUTES"]
+           "used_parts", "waiting_states", "peak_rate", "instant_cycle", "INSTANT_MINUTES",
+           "with_durations"]
 
 INSTANT_MINUTES = 1 / 60
 """Work, event delays and timers shorter than this (a second) on average count as taking no
@@ -132,8 +133,32 @@ def load_mix_playbooks(scenario: Scenario, doc: Document,
                 found.append(doc.diag(where, f"playbook {entry.playbook!r} cannot be used: "
                                       f"{len(errors)} error(s) in {path}"))
             continue
+        if entry.durations:
+            playbook, more = with_durations(playbook, entry.durations, doc, ("mix", kind))
+            found += more
         playbooks[kind] = playbook
     return playbooks, found
+
+
+def with_durations(playbook: Playbook, durations: dict[str, Any], doc: Document,
+                   where: Path_) -> tuple[Playbook, list[Diagnostic]]:
+    """The playbook with the work of some states taking the scenario's `durations` instead
+    (a calibrated log's service time), and an error for each state that does no work."""
+    states = dict(playbook.lifecycle.states)
+    working = [name for name, st in states.items() if st.work is not None]
+    found: list[Diagnostic] = []
+    for state, dist in durations.items():
+        st = states.get(state)
+        if st is None or st.work is None:
+            what = "has no state" if st is None else "does no work in state"
+            found.append(doc.diag((*where, "durations", state), f"playbook {playbook.name!r} "
+                                  f"{what} {state!r}{suggest(state, working)}; states with "
+                                  f"work: {', '.join(working) or 'none'}", key=True))
+            continue
+        states[state] = st.model_copy(update={"work": st.work.model_copy(
+            update={"duration": dist})})
+    lifecycle = playbook.lifecycle.model_copy(update={"states": states})
+    return playbook.model_copy(update={"lifecycle": lifecycle}), found
 
 
 # -- what playbooks need ---------------------------------------------------------------------
@@ -527,6 +552,8 @@ def peak_rate(scenario: Scenario) -> float:
     else:
         d = scenario.demand
         rate = d.base_rate * max(d.hourly or [1.0]) * max(d.weekly or [1.0])
+        if d.profile is not None:
+            rate *= max(max(row) for row in d.profile)
         factors = [*(s.factor for s in d.surges), *spikes]
     for factor in factors:
         rate *= max(factor, 1.0)

@@ -181,7 +181,30 @@ class Demand(_Strict):
     """7 relative weights, Monday..Sunday."""
     surges: list[Surge] = Field(default_factory=list)
     replay: Replay | None = None
+    profile: list[list[Weight]] | None = None
+    """7 rows (Monday..Sunday) of 24 relative weights (hours 0..23, local time): the
+    weekday-by-hour shape, normalised to mean 1 over the week. A weekday's own shape (a
+    Friday that closes at 14:00) is what `hourly` x `weekly` cannot say; it replaces them."""
 
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, value: list[list[float]] | None) -> list[list[float]] | None:
+        if value is None:
+            return None
+        if len(value) != 7 or any(len(row) != 24 for row in value):
+            raise ValueError(f"needs 7 rows (Monday..Sunday) of 24 weights; found "
+                             f"{len(value)} rows of {sorted({len(r) for r in value})}")
+        total = sum(sum(row) for row in value)
+        if total <= 0:
+            raise ValueError("weights must be >= 0 and not all zero")
+        mean = total / 168.0
+        return [[v / mean for v in row] for row in value]
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Demand:
+        if self.profile is not None and (self.hourly is not None or self.weekly is not None):
+            raise ValueError("give either profile (weekday by hour) or hourly/weekly, not both")
+        return self
 
     @field_validator("hourly", "weekly")
     @classmethod
@@ -250,6 +273,9 @@ class MixEntry(_Strict):
     accepts it (customer replies, parts arrive). Events not listed are never fired."""
     patience: Patience | None = None
     """How long its customers wait for staff before giving up (default: for ever)."""
+    durations: dict[Name, DistributionField] = Field(default_factory=dict)
+    """Override the duration of the playbook's work in a state (state -> distribution): one
+    playbook serves many logs, each with the service or resolve time fitted to it."""
 
 
 class Messages(_Strict):
