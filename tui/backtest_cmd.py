@@ -21,6 +21,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from rich.table import Table
 
 from simulation.errors import SimulationError
+from tui.boundary import console as make_console
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
                              opt_date_format, opt_delimiter, opt_drop, opt_format, opt_id,
                              opt_kind, opt_opened, opt_resolved, opt_time, opt_time_format,
@@ -77,8 +78,8 @@ def backtest(
     from simulation.calibration.pipeline import licence_for, parse_period, parse_thresholds
     from simulation.calibration.report import write_report
 
-    console = Console(highlight=False, emoji=False)  # text from the log is shown as written
-    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    console = make_console()  # text from the log is shown as written
+    err = make_console(stderr=True, soft_wrap=True)
     try:
         if staffing not in ("training", "forecast"):
             raise SimulationError(f"--staffing {staffing!r}: use training or forecast")

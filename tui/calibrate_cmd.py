@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulation.errors import SimulationError
+from tui.boundary import console as make_console
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
                              opt_date_format, opt_delimiter, opt_drop, opt_format, opt_id,
                              opt_kind, opt_opened, opt_resolved, opt_time, opt_time_format,
@@ -70,8 +71,8 @@ def calibrate(
                                                  write_calibrated)
     from simulation.calibration.scenario import with_base, write_demand
 
-    console = Console(highlight=False, emoji=False)  # text from the log is shown as written
-    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    console = make_console()  # text from the log is shown as written
+    err = make_console(stderr=True, soft_wrap=True)
     try:
         options = log_options(delimiter=delimiter, date=date, date_format=date_format,
                               time_format=time_format, arrival=arrival, time=time,
