@@ -146,7 +146,7 @@ def test_a_plan_that_only_moves_with_noise_has_settled(tmp_path) -> None:
     """Ten times the sine's demand (up to 96 servers), fitted on 2 replications a step: the
     estimate's noise moves a step by more than one person for ever, but the plan's
     person-hours stop moving; three iterations under 2% end the loop with the step-wise
-    maximum of those plans, none of which it is below."""
+    mean of those plans, rounded up."""
     path = sine_scenario(tmp_path)
     path.write_text(path.read_text(encoding="utf-8").replace("base_rate: 36/h", "base_rate: "
                     "360/h").replace("headcount: 9", "headcount: 90"), encoding="utf-8")
@@ -154,9 +154,10 @@ def test_a_plan_that_only_moves_with_noise_has_settled(tmp_path) -> None:
                     verify_reps=4, iterations=25, verify_proposal=False)
     assert result.converged.startswith("settled within the noise"), result.converged
     settled = next(i for i, p in enumerate(result.plans)
-                   if i >= 3 and p == [max(c) for c in zip(*result.plans[i - 3:i])])
-    for earlier in result.plans[settled - 3:settled]:
-        assert all(a >= b for a, b in zip(result.plans[settled], earlier))
+                   if i >= 3 and p == [math.ceil(sum(c) / 3 - 1e-9)
+                                       for c in zip(*result.plans[i - 3:i])])
+    for a, *earlier in zip(result.plans[settled], *result.plans[settled - 3:settled]):
+        assert min(earlier) <= a <= max(earlier)
     totals = [sum(p) for p in result.plans[settled - 4:settled]]
     assert all(abs(a - b) / b < 0.02 for a, b in zip(totals[1:], totals))
 
@@ -179,3 +180,32 @@ def test_rounding_to_shift_blocks_covers_the_plan_with_the_fewest_hours() -> Non
                and all(c >= p for p in plan[20:]))
     assert result["person_hours"] == best
     assert result["uncovered_steps"] == 0
+
+
+def test_with_long_work_the_plan_follows_the_lagged_load(tmp_path) -> None:
+    """Hour-long work under a 6-hour sinusoidal rate (Feldman et al.'s hard case: the load
+    lags the arrivals by about an hour). The lagged offered-load plan (Erlang C on the
+    infinite-server load) peaks after the arrival rate does; the iterative plan starts from
+    it and keeps every hour's P(not served within 1 min) no more spread out than it does,
+    for at most 5% more person-hours, and within the target on average (the closed-form
+    plan is not: it leans over the target where the load turns)."""
+    weights = [round(1 + 0.5 * math.sin(2 * math.pi * (h + 0.5) / 6), 4) for h in range(24)]
+    loaded = scenario_from_text(textwrap.dedent(f"""\
+        name: sine6
+        horizon: 1d
+        start: 2026-03-02T00:00:00+00:00
+        demand: {{hourly: {weights}}}
+        queue: {{arrival_rate: 40/h, service: {{exponential: 60m}}, servers: 50}}
+        """))
+    result = hourly(loaded, QUEUE_POOL, "wait.p(>1m) <= 0.2", SerialRunner(), reps=10,
+                    verify_reps=20, verify_proposal=True)
+    rate = np.array(weights)
+    lagged = np.array(result.lagged[:24], dtype=float)
+    assert np.corrcoef(lagged[6:], np.roll(rate, 1)[6:])[0, 1] > \
+        np.corrcoef(lagged[6:], rate[6:])[0, 1]                # it lags the arrivals
+    skip = slice(6, 24)                                          # the first hours fill up
+    mine = np.asarray(result.verification["estimate"])[skip]
+    theirs = np.asarray(result.lagged_verification["estimate"])[skip]
+    assert np.nanstd(mine) <= np.nanstd(theirs) + 0.02, (np.nanstd(mine), np.nanstd(theirs))
+    assert sum(result.plan[skip]) <= 1.05 * sum(result.lagged[skip])
+    assert np.nanmean(mine) <= 0.2 + 0.02

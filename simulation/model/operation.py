@@ -21,7 +21,7 @@ from simulation.model.arrivals import rate_at
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import StaffPool, request_staff
 from simulation.model.streams import Rows, pick
-from simulation.scenario.model import Demand, Inject
+from simulation.scenario.model import Inject
 
 if TYPE_CHECKING:
     from simulation.scenario.drill import InjectEffect
@@ -191,7 +191,7 @@ class Operation:
         now = world.env.now
         seq = np.random.SeedSequence(world.seed, spawn_key=(EFFECT_STREAM + number, 1))
         gen = np.random.Generator(np.random.PCG64(seq))
-        demand = sc.demand if sc.queue is None else Demand(base_rate=sc.queue.arrival_rate)
+        demand = sc.arrival_demand()
         zone = ZoneInfo(world.loaded.calendar.timezone)
         grid = np.linspace(now, now + minutes, 200)
         bound = float(rate_at(demand, grid, sc.start, zone).max(initial=0.0)) * excess * 1.5

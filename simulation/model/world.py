@@ -45,7 +45,7 @@ from simulation.model.world_events import (headcounts, inject_process, shift_pro
                                            signal_process)
 from simulation.scenario.dispatch import pool_skills
 from simulation.scenario.loader import LoadedScenario
-from simulation.scenario.model import Demand, Surge
+from simulation.scenario.model import Surge
 
 __all__ = ["Results", "World", "run", "WINDOWS", "Progress"]
 
@@ -229,7 +229,7 @@ class World(Work, Operation):
         else:
             spikes = [Surge(kind="step", start=i.at, factor=i.factor, duration=i.duration)
                       for i in sc.injects if i.kind == "demand_spike"]
-            demand = sc.demand if sc.queue is None else Demand(base_rate=sc.queue.arrival_rate)
+            demand = sc.arrival_demand()
             blocks = arrival_blocks(demand, self.horizon, sc.start,
                                     ZoneInfo(self.loaded.calendar.timezone),
                                     self.streams.arrivals, spikes)

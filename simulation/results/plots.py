@@ -263,7 +263,7 @@ def _demand_model(loaded: LoadedScenario) -> tuple[Demand, list[Surge]] | None:
         return None
     spikes = [Surge(kind="step", start=i.at, factor=i.factor, duration=i.duration)
               for i in sc.injects if i.kind == "demand_spike"]
-    demand = sc.demand if sc.queue is None else Demand(base_rate=sc.queue.arrival_rate)
+    demand = sc.arrival_demand()
     return demand, spikes
 
 

@@ -30,7 +30,7 @@ from simulation.results.common import TIERS, LogView, case_mask, share, stats
 if TYPE_CHECKING:
     from simulation.model.world import Results
 
-__all__ = ["waiting", "little", "threshold_label"]
+__all__ = ["service_levels", "waiting", "little", "threshold_label"]
 
 
 def threshold_label(minutes: float) -> str:
@@ -45,9 +45,17 @@ def threshold_label(minutes: float) -> str:
     return f"{minutes / 1440:g}d"
 
 
-def _thresholds(results: Results) -> list[float]:
-    levels = getattr(results.scenario.scenario, "service_level", None) or []
-    return sorted({float(d.wall_minutes) for d in levels})
+def service_levels(durations: Any) -> list[tuple[str, float]]:
+    """(label, minutes) of each service-level threshold, labelled as the scenario writes it
+    (`60s` stays `60s`), shortest first; a threshold written twice counts once."""
+    seen: dict[float, str] = {}
+    for d in durations or []:
+        seen.setdefault(float(d.wall_minutes), str(d))
+    return sorted(((label, m) for m, label in seen.items()), key=lambda lm: lm[1])
+
+
+def _thresholds(results: Results) -> list[tuple[str, float]]:
+    return service_levels(getattr(results.scenario.scenario, "service_level", None))
 
 
 def waiting(results: Results, log: LogView, cases: dict[str, np.ndarray],
@@ -72,8 +80,8 @@ def waiting(results: Results, log: LogView, cases: dict[str, np.ndarray],
                 "asa": float(sw.mean()) if sw.size else None,
                 "mean_wait_all": float(every.mean()) if every.size else None,
                 "wait": stats(sw),
-                "service_level": {threshold_label(t): share(int((sw <= t + 1e-9).sum()), offered)
-                                  for t in thresholds}}
+                "service_level": {label: share(int((sw <= t + 1e-9).sum()), offered)
+                                  for label, t in thresholds}}
 
     out: dict[str, Any] = {}
     for t, tier in enumerate(TIERS):

@@ -505,6 +505,13 @@ class _Checker:
         if q is not None and not q.arrival_rate > 0:
             self.add(("queue", "arrival_rate"), f"queue.arrival_rate must be > 0, "
                      f"got {q.arrival_rate:g}")
+        if q is not None and "base_rate" in sc.demand.model_fields_set:
+            self.add(("demand", "base_rate"), "with `queue:` the rate is queue.arrival_rate; "
+                     "`demand:` gives only its shape (hourly, weekly, profile, surges)",
+                     key=True)
+        if q is not None and sc.demand.replay is not None:
+            self.add(("demand", "replay"), "a textbook `queue:` draws its arrivals; replay "
+                     "history in a scenario with a `mix:` instead", key=True)
         self.peak_arrivals()
         if sc.warmup.wall_minutes >= sc.horizon.wall_minutes:
             self.add(("warmup",), f"warmup ({sc.warmup}) covers the whole horizon "
@@ -547,14 +554,11 @@ def peak_rate(scenario: Scenario) -> float:
     drawing them is. Infinite when the product overflows.
     """
     spikes = [i.factor for i in scenario.injects if i.kind == "demand_spike"]
-    if scenario.queue is not None:
-        rate, factors = scenario.queue.arrival_rate, spikes
-    else:
-        d = scenario.demand
-        rate = d.base_rate * max(d.hourly or [1.0]) * max(d.weekly or [1.0])
-        if d.profile is not None:
-            rate *= max(max(row) for row in d.profile)
-        factors = [*(s.factor for s in d.surges), *spikes]
+    d = scenario.arrival_demand()
+    rate = d.base_rate * max(d.hourly or [1.0]) * max(d.weekly or [1.0])
+    if d.profile is not None:
+        rate *= max(max(row) for row in d.profile)
+    factors = [*(s.factor for s in d.surges), *spikes]
     for factor in factors:
         rate *= max(factor, 1.0)
     return rate

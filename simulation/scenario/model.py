@@ -483,6 +483,14 @@ class Scenario(_Strict):
     """autopilot: escalation and emergency levels run and unlock resources; none: baseline."""
     demand: Demand = Field(default_factory=Demand)
     queue: Queue | None = None
+
+    def arrival_demand(self) -> Demand:
+        """The demand arrivals are drawn from: `demand`, or for a textbook `queue:` its
+        `arrival_rate` shaped by `demand`'s profiles and surges (the checks refuse a
+        `demand.base_rate` or `replay` beside a queue, which would say the rate twice)."""
+        if self.queue is None:
+            return self.demand
+        return self.demand.model_copy(update={"base_rate": self.queue.arrival_rate})
     mix: dict[Name, MixEntry] = Field(default_factory=dict)
     staffing: dict[Name, PoolSpec] = Field(default_factory=dict)
     parts: dict[Name, PartSpec] = Field(default_factory=dict)

@@ -4,8 +4,8 @@ One JSON line per replication: the scenario's hash, the master seed, the configu
 key and the replication index, and the values it produced. A line is written (and flushed)
 as soon as its replication comes back, so Ctrl-C, a crash or a time budget loses nothing
 that finished. A replication is reused only when the scenario (with its playbooks), the
-seed and the configuration are the same and it holds every value now wanted; an edited
-scenario or a new seed simply misses.
+seed, the configuration and the model's version (and Muster's) are the same and it holds
+every value now wanted; an edited scenario, a new seed or an upgrade simply misses.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
+from simulation.model import MODEL_VERSION
+from simulation.results.common import muster_version
 from simulation.scenario.loader import LoadedScenario
 
 __all__ = ["ReplicationCache", "scenario_hash", "CACHE_FILE", "CACHE_VERSION"]
@@ -29,6 +31,8 @@ def scenario_hash(loaded: LoadedScenario) -> str:
     effective staffing and mix, replayed arrivals."""
     parts = {
         "v": CACHE_VERSION,
+        "model": MODEL_VERSION,
+        "muster": muster_version(),
         "scenario": loaded.scenario.model_dump(mode="json"),
         "playbooks": {k: pb.model_dump(mode="json") for k, pb in loaded.playbooks.items()},
         "staffing": {k: p.model_dump(mode="json") for k, p in loaded.staffing.items()},

@@ -1,7 +1,9 @@
 """Hour-by-hour staffing through a surge: the iterative staffing algorithm, verified.
 
 Feldman, Mandelbaum, Massey and Whitt (Management Science 54(2), 2008): simulate with the
-current plan; in each step set the headcount to the smallest s with P(N(t) >= s) <= alpha,
+current plan (the first time: the pool's shifts, to measure the work arriving and its mean
+work time; then the lagged offered-load plan of offered.py, a closed-form plan that already
+follows the load, so the loop starts near its answer); in each step set the headcount to the smallest s with P(N(t) >= s) <= alpha,
 N(t) being the number of the pool's pieces of work in the system (in service by the pool,
 or waiting in a queue the pool may serve) as simulated; repeat until the plan stops changing.
 At the fixed point the delay probability of each step is at most alpha (an arrival finds
@@ -26,9 +28,11 @@ then on only halfway, rounded up, from its plan to what the simulation asks for;
 steps keep the plain update. Should the plans still cycle, the step-wise maximum of the
 cycle is taken. The loop also ends once no step
 changes by more than one person (the larger of the two plans is kept), or once the plan's
-person-hours have moved less than 2% three iterations running (the step-wise maximum of
-those plans is kept): the last persons would only trade places with the noise of the
-estimate. The algorithm keeps its formula's measure, which assumes exponential work served
+person-hours have moved less than 2% three iterations running (the step-wise mean of those
+plans, rounded up, is kept): the last persons would only trade places with the noise of the
+estimate. Once every step moves by at most two people, each iteration doubles its
+replications (up to four times `--reps`), so what is left to move is the algorithm's, not
+the noise's. The algorithm keeps its formula's measure, which assumes exponential work served
 first come first served and sees the step's average, not the backlog an hour inherits at
 its start; so the plan is then checked by simulation on seeds of its own, and a step whose
 whole 95% interval lies above the target gets one more person, and so does the step before
@@ -64,6 +68,7 @@ from simulation.scenario.loader import LoadedScenario
 from simulation.scenario.model import parse_days
 from simulation.sizing.executors import Runner, base_of
 from simulation.sizing.measures import wait_metric, waits_of
+from simulation.sizing.offered import offered_load_plan
 from simulation.sizing.spec import Target
 from simulation.sizing.variants import hourly_schedule, pool_spec, week_minute, with_plan
 
@@ -78,6 +83,9 @@ plan was fitted to."""
 REPAIR_OFFSET = 2_000_000
 """Seeds of the repair rounds: neither the fitting seeds nor the final verification's."""
 REPAIR_ROUNDS = 3
+MAX_REPS_FACTOR = 4
+"""Once the plan moves by at most two people in every step (noise, not the algorithm), each
+iteration uses twice the replications, up to this many times `--reps`."""
 SETTLE_RUN, SETTLE_SHARE = 3, 0.02
 """The plan has settled when its person-hours move less than 2% three iterations running:
 what still changes is the noise of the estimate (10 replications a step)."""
@@ -281,6 +289,10 @@ class HourlyPlan:
     verification: dict[str, np.ndarray] = field(default_factory=dict)
     """Per step: estimate, half-width (95%), offered count (mean per replication)."""
     proposal: dict[str, Any] = field(default_factory=dict)
+    lagged: list[int] = field(default_factory=list)
+    """The lagged offered-load plan (offered.py) the iteration started from."""
+    lagged_verification: dict[str, np.ndarray] = field(default_factory=dict)
+    """Its verification on the plan's fresh seeds (when proposals are verified)."""
     replications: int = 0
     seconds: float = 0.0
 
@@ -359,6 +371,8 @@ def iterate(base: LoadedScenario, goal: HourlyGoal, runner: Runner, *, step: flo
     if fixed:
         plans.append(plan)
         converged = "the current schedule, not iterated"
+    lagged: list[int] = []
+    base_reps = reps
     for it in range(1, 0 if fixed else max_iterations + 1):
         records = _gather(runner, shared, goal, step, steps, plan, range(reps), seed,
                           tick(f"iteration {it}"))
@@ -366,6 +380,13 @@ def iterate(base: LoadedScenario, goal: HourlyGoal, runner: Runner, *, step: flo
         counts = np.array([r["counts"]["offered"] for r in records], dtype=float).mean(axis=0)
         jobs = sum(r["jobs"] for r in records)
         mean_work = sum(r["work_minutes"] for r in records) / jobs if jobs else 1.0
+        if not lagged:  # the work measured: the lagged offered-load plan starts the loop
+            lagged = offered_load_plan(counts / step, step, mean_work, goal.kind, goal.limit,
+                                       goal.tau, goal.patience)
+            plans.append(plan)
+            plan = list(lagged)
+            planned[0] += reps
+            continue
         new = [_staffing(goal, table[k], counts[k] / step, mean_work) for k in range(steps)]
         plans.append(plan)
         if new == plan:
@@ -393,14 +414,16 @@ def iterate(base: LoadedScenario, goal: HourlyGoal, runner: Runner, *, step: flo
         moved.append(abs(sum(new) - sum(plan)) / max(sum(plan), 1))
         if len(moved) >= SETTLE_RUN and max(moved[-SETTLE_RUN:]) < SETTLE_SHARE:
             plans.append(new)
-            plan = [max(col) for col in zip(*plans[-SETTLE_RUN:])]
+            plan = [int(math.ceil(sum(col) / len(col) - 1e-9)) for col in zip(*plans[-SETTLE_RUN:])]
             plans.append(plan)
             converged = (f"settled within the noise of the estimate after {it} iterations "
                          f"(person-hours moved less than {SETTLE_SHARE:.0%} {SETTLE_RUN} "
-                         f"times running): the step-wise maximum of the last "
+                         f"times running): the step-wise mean, rounded up, of the last "
                          f"{SETTLE_RUN} plans" + damped)
             break
         last = np.asarray(new) - np.asarray(plan)
+        if np.abs(last).max() <= 2 and reps < MAX_REPS_FACTOR * base_reps:
+            reps *= 2  # the plan moves only by noise now: estimate it on more replications
         plan = new
         planned[0] += reps
     if not plans:  # no iteration asked for: the current schedule is where repair starts
@@ -429,6 +452,13 @@ def iterate(base: LoadedScenario, goal: HourlyGoal, runner: Runner, *, step: flo
     offered = np.array([r["counts"]["offered"] for r in check], dtype=float).mean(axis=0)
     result = HourlyPlan(goal, step, plans, converged, current, offered,
                         _verify(goal, check, steps))
+    result.lagged = lagged
+    if lagged and verify_proposal:  # the closed-form yardstick, on the same fresh seeds
+        planned[0] += verify_reps
+        result.lagged_verification = _verify(goal, _gather(
+            runner, shared, goal, step, steps, lagged,
+            range(VERIFY_OFFSET, VERIFY_OFFSET + verify_reps), seed,
+            tick("verifying the offered-load plan")), steps)
     proposal = round_to_blocks(base, goal.pool, plan, step)
     if proposal.get("plan") and verify_proposal:
         planned[0] += verify_reps

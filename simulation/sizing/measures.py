@@ -26,14 +26,15 @@ import numpy as np
 from incidents.sla import Duration
 from simulation.results.common import TIERS, LogView, case_mask
 from simulation.results.metrics import compute
-from simulation.results.waiting import threshold_label
+from simulation.results.waiting import service_levels, threshold_label
 from simulation.scenario.dispatch import eligible_pools
+from incidents.source import suggest
 from simulation.scenario.loader import LoadedScenario
 
 if TYPE_CHECKING:
     from simulation.model.world import Results
 
-__all__ = ["MetricInfo", "Unit", "catalogue", "aliases", "resolve_metric", "measure",
+__all__ = ["suggest_metric", "MetricInfo", "Unit", "catalogue", "aliases", "resolve_metric", "measure",
            "work_pools", "COST_PARTS", "wait_metric", "WAIT_RE", "Waits", "waits_of",
            "is_queue_metric"]
 
@@ -71,8 +72,7 @@ def _milestones(loaded: LoadedScenario) -> list[str]:
 
 
 def _thresholds(loaded: LoadedScenario) -> list[str]:
-    return [threshold_label(m) for m in
-            sorted({float(d.wall_minutes) for d in loaded.scenario.service_level})]
+    return [label for label, _ in service_levels(loaded.scenario.service_level)]
 
 
 def catalogue(loaded: LoadedScenario) -> dict[str, MetricInfo]:
@@ -199,6 +199,9 @@ def resolve_metric(name: str, loaded: LoadedScenario) -> tuple[str, MetricInfo] 
     name = aliases(loaded).get(name, name)
     if name in table and "(>T)" not in name:
         return name, table[name]
+    written = _service_level_as_written(name, loaded)
+    if written is not None:
+        return written, table[written]
     found = wait_metric(name, loaded)
     if found is None:
         return None
@@ -208,6 +211,37 @@ def resolve_metric(name: str, loaded: LoadedScenario) -> tuple[str, MetricInfo] 
     canonical = family.replace("(>T)", f"(>{threshold_label(tau)})")
     info = table[family]
     return canonical, MetricInfo(canonical, info.unit, info.better, info.help)
+
+
+def _service_level_as_written(name: str, loaded: LoadedScenario) -> str | None:
+    """`service_level.1m` for a threshold the scenario writes `60s` (any spelling of the
+    same time): the canonical name, or None."""
+    head, dot, tail = name.rpartition("service_level.")
+    if not dot:
+        return None
+    try:
+        minutes = Duration.parse(tail).wall_minutes
+    except (ValueError, TypeError):
+        return None
+    for label, m in service_levels(loaded.scenario.service_level):
+        if abs(m - minutes) < 1e-9:
+            again = aliases(loaded).get(f"{head}service_level.{label}",
+                                        f"{head}service_level.{label}")
+            return again if again in catalogue(loaded) else None
+    return None
+
+
+def suggest_metric(name: str, loaded: LoadedScenario) -> str:
+    """A "did you mean" for a metric name, parameterised ones included: `wiat.p(>20s)`
+    and `tier3.wait.p(>20s)` are compared as the family they would belong to
+    (`wait.p(>T)`, `tier2.wait.p(>T)`) and suggested with the user's own threshold."""
+    names = [*catalogue(loaded), *aliases(loaded)]
+    m = re.match(r"^(?P<head>.*?)\(\s*>\s*(?P<tau>[^)]*?)\s*\)$", name.strip())
+    if m is None:
+        return suggest(name, [n for n in names if "(>T)" not in n])
+    family = f"{m['head']}(>T)"
+    hint = suggest(family, [n for n in names if "(>T)" in n])
+    return hint.replace("(>T)", f"(>{m['tau']})")
 
 
 def work_pools(loaded: LoadedScenario) -> dict[tuple[str, str], tuple[str, ...]]:

@@ -29,9 +29,11 @@ MARK = {"meets": "meets", "fails": "FAILS", "too close to call": "too close",
 def interval_text(est: Estimate | None, target: Target) -> str:
     if est is None or est.mean is None:
         return "-"
-    if est.half_width is None:
+    if est.low is None or est.high is None or est.half_width is None:
         return target.show(est.mean)
     hw = est.half_width
+    if abs((est.mean - est.low) - (est.high - est.mean)) > 1e-9 * max(1.0, abs(est.mean)):
+        return f"{target.show(est.mean)} [{target.show(est.low)}, {target.show(est.high)}]"
     half = f"{100 * hw:.2f} pts" if target.info.unit == "share" else target.show(hw)
     return f"{target.show(est.mean)} ± {half}"
 
@@ -156,7 +158,7 @@ def _est_json(est: Estimate | None) -> dict[str, Any] | None:
     if est is None:
         return None
     return {"n": est.n, "mean": est.mean, "sd": est.sd, "half_width": est.half_width,
-            "low": est.low, "high": est.high}
+            "low": est.low, "high": est.high, "method": est.method}
 
 
 def outcome_json(outcome: Outcome, theory: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -254,9 +256,13 @@ def hourly_json(result: Any, loaded: Any) -> dict[str, Any]:
         "iterations": len(result.plans), "replications": result.replications,
         "seconds": result.seconds,
         "plan": result.plan, "current": result.current, "offered": result.offered,
+        "offered_load_plan": list(result.lagged),
         "verification": {k: v[k] for k in v},
+        "offered_load_verification": dict(result.lagged_verification) or None,
         "cost": {"current_shifts": float(sum(result.current) * hours * wage),
                  "hourly_plan": float(sum(result.plan) * hours * wage),
+                 "offered_load_plan": float(sum(result.lagged) * hours * wage)
+                 if result.lagged else None,
                  "shift_proposal": prop.get("cost")},
         "proposal": {k: prop[k] for k in prop if k != "verification"},
         "proposal_verification": prop.get("verification"),
@@ -282,13 +288,17 @@ def write_hourly_csv(data: dict[str, Any], path: Path, start: Any) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["step", "start", "work_arriving", "current", "plan", "proposal",
-                    "estimate", "half_width", "proposal_estimate"])
+                    "offered_load_plan", "estimate", "half_width", "proposal_estimate",
+                    "offered_load_estimate"])
+        lagged = data.get("offered_load_plan") or []
+        lv = data.get("offered_load_verification") or {}
         for k, count in enumerate(data["plan"]):
             at = (start + timedelta(minutes=k * step)).isoformat()
             w.writerow([k, at, _num(float(data["offered"][k])), _num(data["current"][k]), count,
-                        proposal[k] if proposal else "", _num(_nan(v["estimate"][k])),
-                        _num(_nan(v["half_width"][k])),
-                        _num(_nan(pv["estimate"][k])) if pv else ""])
+                        proposal[k] if proposal else "", lagged[k] if lagged else "",
+                        _num(_nan(v["estimate"][k])), _num(_nan(v["half_width"][k])),
+                        _num(_nan(pv["estimate"][k])) if pv else "",
+                        _num(_nan(lv["estimate"][k])) if lv else ""])
     return path
 
 

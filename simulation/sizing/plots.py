@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from simulation.results.plots import figure_texts, missing_glyphs, plot_style, save_figure
 from simulation.sizing.output import frontier
@@ -51,13 +51,15 @@ def _series(outcome: Outcome, knob: int, fixed: dict[int, float],
         est = ev.estimates.get(metric)
         if est is None or est.mean is None:
             continue
-        rows.append((lv[knob], est.mean, est.half_width or 0.0,
+        rows.append((lv[knob], est.mean,
+                     est.low if est.low is not None else est.mean,
+                     est.high if est.high is not None else est.mean,
                      ev.verdicts.get(metric, ("undecided",))[0]))
     rows.sort()
     if not rows:
-        return (np.zeros(0),) * 4
-    x, m, h, v = zip(*rows)
-    return np.array(x), np.array(m), np.array(h), np.array(v)
+        return (np.zeros(0),) * 5
+    x, m, lo, hi, v = zip(*rows)
+    return np.array(x), np.array(m), np.array(lo), np.array(hi), np.array(v)
 
 
 def _metric_plot(outcome: Outcome) -> Figure:
@@ -75,13 +77,13 @@ def _metric_plot(outcome: Outcome) -> Figure:
     for ax, t in zip(axes, p.targets):
         factor, unit = _scale(t.info.unit)
         for fixed in others:
-            x, m, h, v = _series(outcome, k0, fixed, t.metric)
+            x, m, lo, hi, v = _series(outcome, k0, fixed, t.metric)
             if not x.size:
                 continue
             label = ", ".join(f"{knobs[j].path.split('.')[-2]}={knobs[j].show(val)}"
                               for j, val in fixed.items()) or None
             line = ax.plot(x, m * factor, marker="", lw=1.2, label=label)[0]
-            ax.fill_between(x, (m - h) * factor, (m + h) * factor, alpha=0.18,
+            ax.fill_between(x, lo * factor, hi * factor, alpha=0.18,  # within the range
                             color=line.get_color(), lw=0)
             for verdict in VERDICT_COLOURS:
                 sel = v == verdict
@@ -94,6 +96,8 @@ def _metric_plot(outcome: Outcome) -> Figure:
             ax.axvline(outcome.answer.config.levels[k0], color=VERDICT_COLOURS["meets"],
                        ls=":", lw=1.2, label="answer")
         ax.set_xlabel(knobs[k0].path)
+        if knobs[k0].integer:  # people and units come in whole numbers
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{t.metric}{' (' + unit.strip() + ')' if unit.strip() else ''}")
         ax.set_title(f"{t.metric} against {knobs[k0].path} (simultaneous "
                      f"{p.confidence:.0%} intervals)", fontsize=9)
@@ -152,8 +156,12 @@ def _cost_plot(outcome: Outcome) -> Figure:
                    for ev in sims if ev.verdict == verdict and t.metric in ev.estimates
                    and ev.estimates[t.metric].mean is not None]
             if pts:
-                ax.errorbar([c for c, _ in pts], [e.mean * factor for _, e in pts],
-                            yerr=[(e.half_width or 0) * factor for _, e in pts], fmt="o",
+                means = [e.mean * factor for _, e in pts]
+                below = [(e.mean - (e.low if e.low is not None else e.mean)) * factor
+                         for _, e in pts]
+                above = [((e.high if e.high is not None else e.mean) - e.mean) * factor
+                         for _, e in pts]
+                ax.errorbar([c for c, _ in pts], means, yerr=[below, above], fmt="o",
                             color=colour, ms=5, capsize=2, label=verdict)
         ax.axhline(t.threshold * factor, color="black", ls="--", lw=1, label="target")
         if outcome.answer is not None:
@@ -209,10 +217,14 @@ def hourly_plot(out: Path, data: dict[str, Any], start_label: str,
             ax.stairs(np.asarray(values, dtype=float), x, baseline=None, **kw)
         stairs(top, data["current"], color="#999999", lw=1.2, label="current shifts")
         stairs(top, data["plan"], color="#2166ac", lw=1.4, label="hourly plan (iterative)")
+        if data.get("offered_load_plan"):
+            stairs(top, data["offered_load_plan"], color="#762a83", lw=0.9, ls=":",
+                   label="lagged offered-load plan (Erlang, closed form)")
         if data["proposal"].get("plan"):
             stairs(top, data["proposal"]["plan"], color="#1a9850", lw=1.0, ls="--",
                    label="shift proposal")
         top.set_ylabel(f"{data['pool']} on duty")
+        top.yaxis.set_major_locator(MaxNLocator(integer=True))  # people, not fractions
         twin = top.twinx()
         stairs(twin, np.asarray(data["offered"]) * 60.0 / step, color="#d6604d", lw=0.8,
                alpha=0.6, fill=False, label="work arriving per hour")
@@ -227,14 +239,19 @@ def hourly_plot(out: Path, data: dict[str, Any], start_label: str,
         est = np.asarray(v["estimate"], dtype=float)
         half = np.nan_to_num(np.asarray(v["half_width"], dtype=float))
         mid = (x[:-1] + x[1:]) / 2
-        bottom.fill_between(mid, est - half, est + half, color="#2166ac", alpha=0.2, lw=0)
+        band_lo, band_hi = np.clip(est - half, 0.0, 1.0), np.clip(est + half, 0.0, 1.0)
+        bottom.fill_between(mid, band_lo, band_hi, color="#2166ac", alpha=0.2, lw=0)
         bottom.plot(mid, est, color="#2166ac", lw=0.8, label="verified, fresh seeds")
+        other = data.get("offered_load_verification")
+        if other:
+            bottom.plot(mid, np.asarray(other["estimate"], dtype=float), color="#762a83",
+                        lw=0.8, ls=":", label="offered-load plan, same seeds")
         bottom.axhline(data["limit"], color="black", ls="--", lw=1, label="target")
         bottom.set_ylabel({"delay": "P(wait)", "wait>": "not served in time",
                            "abandonment": "abandonment"}[data["kind"]])
         bottom.set_xlabel(f"days since {start_label}")
-        bottom.set_ylim(0, max(0.05, float(np.nanmax(est + half)) if np.isfinite(est).any()
-                               else 1.0) * 1.1)
+        bottom.set_ylim(0, min(1.0, max(0.05, float(np.nanmax(band_hi))
+                                        if np.isfinite(est).any() else 1.0) * 1.1))
         bottom.legend(fontsize=7, loc="upper right")
         fig.tight_layout()
         written = _save(fig, out, "hourly", texts)

@@ -19,7 +19,8 @@ from incidents.source import suggest
 from simulation.errors import SimulationError
 from simulation.results.waiting import threshold_label
 from simulation.scenario.loader import LoadedScenario
-from simulation.sizing.measures import MetricInfo, aliases, catalogue, resolve_metric
+from simulation.sizing.measures import (MetricInfo, resolve_metric,
+                                        suggest_metric)
 
 __all__ = ["Target", "Knob", "parse_target", "parse_vary", "vary_paths", "MAX_CONFIGS",
            "KnobKind", "format_value"]
@@ -153,8 +154,8 @@ def parse_target(text: str, loaded: LoadedScenario) -> Target:
     except ValueError as exc:
         raise SimulationError(f"{where}: {exc}") from None
     if found is None:
-        names = [n for n in [*catalogue(loaded), *aliases(loaded)] if "(>T)" not in n]
-        raise SimulationError(f"{where}: unknown metric {name!r}{suggest(name, names)}; "
+        raise SimulationError(f"{where}: unknown metric {name!r}"
+                              f"{suggest_metric(name, loaded)}; "
                               f"`muster size SCENARIO --list-metrics` lists every one")
     metric, info = found
     threshold = _amount(m["value"], info, where)

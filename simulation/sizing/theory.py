@@ -33,7 +33,7 @@ import numpy as np
 from simulation.model.arrivals import rate_at
 from simulation.model.world import run
 from simulation.results.replications import replication_seed
-from simulation.results.waiting import threshold_label
+from simulation.results.waiting import service_levels
 from simulation.scenario.loader import LoadedScenario
 from simulation.scenario.model import Surge
 from simulation.sizing.erlang import Measure, smallest_servers, sqrt_staffing
@@ -98,8 +98,8 @@ def formula_target(target: Target, loaded: LoadedScenario
         assert found is not None
         return "wait>", target.threshold, found[1], False, ""
     if name.startswith("service_level.") and not lower:
-        tau = next((d.wall_minutes for d in loaded.scenario.service_level
-                    if name.endswith(threshold_label(d.wall_minutes))), None)
+        tau = next((m for label, m in service_levels(loaded.scenario.service_level)
+                    if name.endswith(f"service_level.{label}")), None)
         if tau is not None:
             return "wait>", 1.0 - target.threshold, tau, False, ""
     if target.metric.startswith("sla.") and target.metric.endswith(".attainment") and \
@@ -167,8 +167,6 @@ def _case_rates(loaded: LoadedScenario, hours: int) -> np.ndarray:
     if loaded.replay is not None:
         counts = np.bincount((np.asarray(loaded.replay) // 60).astype(int), minlength=hours)
         return counts[:hours].astype(float)
-    if sc.queue is not None:
-        return np.full(hours, sc.queue.arrival_rate)
     t = np.arange(hours * 60) + 0.5
     zone = ZoneInfo(loaded.calendar.timezone)
     spikes: list[Surge] = []
@@ -176,7 +174,7 @@ def _case_rates(loaded: LoadedScenario, hours: int) -> np.ndarray:
         if inj.kind == "demand_spike":
             spikes.append(Surge(kind="step", start=inj.at, factor=inj.factor,
                                 duration=inj.duration))
-    rate = rate_at(sc.demand, t, sc.start, zone, spikes)
+    rate = rate_at(sc.arrival_demand(), t, sc.start, zone, spikes)
     return rate.reshape(hours, 60).mean(axis=1)
 
 
