@@ -46,6 +46,13 @@ def test_verdicts_from_intervals() -> None:
     assert judge(estimate([None, None], 0.025), ">=", 0.5, 0.1)[0] == "undecided"
 
 
+def test_a_configuration_fails_on_one_target_and_meets_on_all() -> None:
+    assert combine(["meets", "fails"]) == "fails"
+    assert combine(["meets", "meets"]) == "meets"
+    assert combine(["meets", "too close to call"]) == "too close to call"
+    assert combine(["too close to call", "undecided"]) == "undecided"
+
+
 def test_too_close_means_the_whole_interval_fits_in_the_tolerance() -> None:
     """The docs: the interval (not its half) narrower than the tolerance."""
     est = estimate([94.0, 96.0, 95.0, 95.5, 94.5, 95.0, 95.2, 94.8], 0.025)

@@ -34,7 +34,8 @@ from simulation.scenario.loader import LoadedScenario
 if TYPE_CHECKING:
     from simulation.model.world import Results
 
-__all__ = ["suggest_metric", "MetricInfo", "Unit", "catalogue", "aliases", "resolve_metric", "measure",
+__all__ = ["suggest_metric", "MetricInfo", "Unit", "catalogue", "aliases", "resolve_metric",
+           "measure",
            "work_pools", "COST_PARTS", "wait_metric", "WAIT_RE", "Waits", "waits_of",
            "is_queue_metric"]
 
