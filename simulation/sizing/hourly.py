@@ -4,8 +4,9 @@ Feldman, Mandelbaum, Massey and Whitt (Management Science 54(2), 2008): simulate
 current plan (the first time: the pool's shifts, to measure the work arriving and its mean
 work time; then the lagged offered-load plan of offered.py, a closed-form plan that already
 follows the load, so the loop starts near its answer); in each step set the headcount to
-the smallest s with P(N(t) >= s) <= alpha, N(t) being the number of the pool's pieces of work in the system (in service by the pool,
-or waiting in a queue the pool may serve) as simulated; repeat until the plan stops changing.
+the smallest s with P(N(t) >= s) <= alpha, N(t) being the number of the pool's pieces of
+work in the system (in service by the pool, or waiting in a queue the pool may serve) as
+simulated; repeat until the plan stops changing.
 At the fixed point the delay probability of each step is at most alpha (an arrival finds
 N(t) people's worth of work, PASTA), whatever the arrival rate did; steady-state formulas
 only say this for a rate that holds still.
