@@ -138,8 +138,8 @@ def test_a_too_close_configuration_settles_every_cheaper_one() -> None:
 def test_a_verdict_once_given_is_not_reopened() -> None:
     """Target A is too close at the first look (its first ten replications sit on the
     threshold, symmetric about it) and clearly met by the later ones; target B needs more
-    looks. Judged again at a later look A would read "meets"; it stays too close to call, and so does the
-    configuration."""
+    looks. Judged again at a later look A would read "meets"; it stays too close to call,
+    and so does the configuration."""
     def value(c: float, i: int, s: int, m: str) -> float:
         if m == "waiting.all.asa":
             return 20.0 + (0.001 if i % 2 else -0.001) if i < 10 else 2.0
