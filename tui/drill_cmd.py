@@ -21,7 +21,8 @@ from rich.table import Table
 
 from incidents.store import EventStore
 from simulation.drills.catalog import bundled_drills
-from simulation.drills.record import DEFAULT_STORE, open_record, replay, resume, start_record
+from simulation.drills.record import (DEFAULT_STORE, check_resumable, open_record, replay, resume,
+                                     start_record)
 from simulation.drills.script import example_script, load_script, play
 from simulation.drills.session import DrillSession
 from simulation.drills.views import resources
@@ -136,7 +137,7 @@ def replay_cmd(
 ) -> None:
     """Re-run a recorded drill and check that it reproduces the event log exactly."""
     try:
-        store, sid = open_record(record, stream)
+        store, sid = open_record(record, stream, readonly=True)
         try:
             report = replay(store, sid)
         finally:
@@ -165,7 +166,12 @@ def resume_cmd(
 ) -> None:
     """Continue an interrupted drill: every decision taken before is kept."""
     try:
-        store, sid = open_record(record, stream)
+        store, sid = open_record(record, stream, readonly=True)
+        try:  # refused (ended, damaged) before the file is opened for writing
+            check_resumable(store, sid)
+        finally:
+            store.close()
+        store, sid = open_record(record, sid)
         try:
             session, recorder = resume(store, sid)
             if script is None:

@@ -120,7 +120,7 @@ class HomeScreen(Screen[None]):
         training: list[TrainingRow] | str = []
         if self.store_path.exists() and not isinstance(past, str):
             try:
-                with EventStore.open(self.store_path, create=False) as store:
+                with EventStore.open(self.store_path, create=False, readonly=True) as store:
                     training = training_record(store)
             except IncidentsError as exc:
                 training = str(exc)
