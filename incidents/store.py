@@ -29,6 +29,7 @@ API (every error is a `StoreError`, one line: `PATH: error: [stream ID[, event N
     store.events(stream_id, *, kinds=None, after=0) -> Iterator[StoredEvent]
     store.since(position=0) -> Iterator[StoredEvent]      (every stream, in the global order)
     store.position() -> int;  store.version(stream_id) -> int;  store.changed() -> bool
+    store.keyed(key) -> Written | None                 (the event an idempotency key names)
     store.header(stream_id) -> dict;  store.info(stream_id) -> StreamInfo
     store.streams(kind=None) -> list[StreamInfo]                          (oldest first)
     store.backup(dest) -> Path;  store.check() -> list[str];  store.close()
@@ -211,6 +212,10 @@ class EventStore(ABC):
     def changed(self) -> bool:
         """Whether another connection may have written since the last call (True the first
         time): cheap, to be polled; then read `since` the last position seen."""
+
+    @abstractmethod
+    def keyed(self, key: str) -> Written | None:
+        """Where the event written under idempotency key `key` is (`new` False), or None."""
 
     @abstractmethod
     def info(self, stream_id: str) -> StreamInfo:

@@ -225,6 +225,13 @@ class SqliteStore(EventStore):
         moved, self._seen = now != self._seen, now
         return moved
 
+    def keyed(self, key: str) -> Written | None:
+        key = check_name(self._path, key, "key")
+        if self._live().schema < 3:
+            return None
+        rows = self._read(None, "SELECT stream_id, seq, gseq FROM events WHERE key = ?", (key,))
+        return Written(rows[0][0], rows[0][1], rows[0][2], False) if rows else None
+
     def info(self, stream_id: str) -> StreamInfo:
         sid = check_name(self._path, stream_id, "stream id")
         rows = self._read(sid, _INFO + " WHERE s.id = ?", (sid,))
