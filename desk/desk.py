@@ -54,13 +54,12 @@ class Desk:
     @classmethod
     def open(cls, url: str | os.PathLike[str], *, operator: str, clock: Clock = system_clock,
              create: bool = True, readonly: bool = False) -> Desk:
-        """The desk on the database at `url`, read up to its last event."""
+        """The desk on the database at `url`, read up to its last event. Opening writes
+        nothing: a new database gets its settings with its first event."""
         check_operator(operator, os.fspath(url))
         store = open_store(url, create=create, readonly=readonly)
         try:
             desk = cls(store, operator, clock)
-            if not readonly:
-                desk.store.write([settings_pending(desk.operator)])
             desk.refresh()
         except BaseException:
             store.close()
@@ -105,6 +104,8 @@ class Desk:
         desk's clock as their time, unless they say otherwise."""
         now = self.now()
         batch = [p if p.wall is not None else replace(p, wall=now) for p in batch]
+        if not self.model.settings.started:  # the first write to a new database starts it
+            batch.insert(0, settings_pending(self.operator))
         try:
             written = self.store.write(batch)
         except ConflictError as exc:

@@ -28,7 +28,7 @@ from desk.playbooks import STREAM_PREFIX as BOOK_PREFIX
 from desk.playbooks import Book, book_from_text
 from desk.settings import SETTINGS_STREAM, Settings
 
-__all__ = ["Entry", "Due", "Changes", "DeskModel", "SOON_MINUTES"]
+__all__ = ["Entry", "Due", "Changes", "Bulk", "DeskModel", "SOON_MINUTES"]
 
 SOON_MINUTES = 30.0
 """'Breaching soon': a deadline within this many minutes."""
@@ -63,6 +63,18 @@ class Due:
 
 
 @dataclass
+class Bulk:
+    """One bulk action over many cases (events sharing a correlation id)."""
+
+    at: datetime
+    actor: str
+    kind: str
+    operation: str | None
+    detail: str
+    cases: int = 0
+
+
+@dataclass
 class Changes:
     """What a batch of events touched."""
 
@@ -85,6 +97,8 @@ class DeskModel:
         self.operations: dict[str, OperationView] = {}
         self.settings = Settings()
         self.timeline: list[Entry] = []
+        self.bulk: dict[str, Bulk] = {}
+        """Bulk actions by correlation id, in the order they were taken."""
         self.problems: list[str] = []
         """Streams that could not be read at all (a damaged header): said, not fatal."""
 
@@ -134,6 +148,8 @@ class DeskModel:
             if view is None:
                 return None  # its header was damaged: said once, in problems
             text = apply_event(view, event)
+            if event.correlation is not None:
+                self._bulk(event, view.operation)
         changes.cases.add(case_id)
         return Entry(event.gseq, event.wall, event.actor or "", case_id, view.operation,
                      event.kind, text)
@@ -154,6 +170,18 @@ class DeskModel:
             text = apply_operation_event(view, event)
         changes.operations.add(op_id)
         return Entry(event.gseq, event.wall, event.actor or "", op_id, op_id, event.kind, text)
+
+    def _bulk(self, event: StoredEvent, operation: str | None) -> None:
+        record = self.bulk.get(str(event.correlation))
+        if record is None:
+            p = event.payload
+            detail = str(p.get("level") or p.get("owner") or p.get("obligation")
+                         or p.get("resolution") or p.get("text") or "")
+            reason = str(p.get("reason", ""))
+            record = Bulk(event.wall, event.actor or "", event.kind, operation,
+                          detail + (f" ({reason})" if reason else ""))
+            self.bulk[str(event.correlation)] = record
+        record.cases += 1
 
     def _book(self, event: StoredEvent) -> None:
         if event.seq == 1:

@@ -28,12 +28,15 @@ MAX_RETENTION_DAYS = 36600
 @dataclass
 class Settings:
     retention_days: int = MIN_RETENTION_DAYS
+    started: bool = False
+    """Whether the settings stream exists (written with a desk's first event)."""
     samples: list[dict[str, Any]] = field(default_factory=list)
     """Quality samples drawn (month, seed, share, cases, who)."""
 
     def apply(self, event: StoredEvent) -> str | None:
         p = event.payload
         if event.kind == "header":
+            self.started = True
             self.retention_days = int(p.get("retention_days", MIN_RETENTION_DAYS))
             return None
         if event.kind == "retention":

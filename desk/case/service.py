@@ -61,6 +61,7 @@ class BulkDone:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(case, why) for the cases the action does not apply to."""
     written: int = 0
+    """Actions written now (not counting the deadlines written before them)."""
 
     @property
     def message(self) -> str:
@@ -374,6 +375,7 @@ def bulk(desk: Desk, case_ids: list[str], action: str, *, owner: str = "",
     batch: list[Pending] = []
     done: list[str] = []
     skipped: list[tuple[str, str]] = []
+    actions: list[int] = []
     base = key or new_key(desk, f"bulk-{action}")
     desk.poll()
     with desk.lock:
@@ -396,9 +398,10 @@ def bulk(desk: Desk, case_ids: list[str], action: str, *, owner: str = "",
                                    key=f"{base}:{case_id}",
                                    correlation=base))
             batch.extend(pending)
+            actions.append(len(batch) - 1)
             done.append(case_id)
     written = desk.submit(batch) if batch else []
-    return BulkDone(done, skipped, sum(w.new for w in written))
+    return BulkDone(done, skipped, sum(written[i].new for i in actions))
 
 
 def _bulk_one(desk: Desk, view: CaseView, case: Case, now: float, action: str, owner: str,
