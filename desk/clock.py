@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from desk.errors import DeskError
 
-__all__ = ["Clock", "EPOCH", "system_clock", "minutes", "instant", "parse_time", "local_text"]
+__all__ = ["Clock", "EPOCH", "system_clock", "minutes", "instant", "parse_time", "local_text",
+           "when_text"]
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware."""
@@ -54,3 +55,11 @@ def local_text(when: datetime, zone: str, *, date: bool = False) -> str:
     """`when` as a coordinator reads it: HH:MM in the playbook's zone (with the date)."""
     local = when.astimezone(ZoneInfo(zone))
     return local.strftime("%Y-%m-%d %H:%M" if date else "%H:%M")
+
+
+def when_text(minute: float, now: float, zone: str) -> str:
+    """Desk minute `minute` as HH:MM if it falls on the day of `now` (in `zone`), else as
+    MM-DD HH:MM: a deadline yesterday must not read like one today."""
+    at, today = instant(minute), instant(now)
+    same = local_text(at, zone, date=True)[:10] == local_text(today, zone, date=True)[:10]
+    return local_text(at, zone) if same else local_text(at, zone, date=True)[5:]

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from desk.case.projection import CaseView
-from desk.clock import instant, local_text
+from desk.clock import when_text
 from desk.errors import DeskError
 from desk.projection import SOON_MINUTES, DeskModel
 
@@ -168,7 +168,7 @@ def case_row(view: CaseView, now: float) -> CaseRow:
     if math.isinf(due):
         nxt, level = "", ""
     else:
-        nxt = f"{what} {local_text(instant(due), view.book.zone)}"
+        nxt = f"{what} {when_text(due, now, view.book.zone)}"
         level = "late" if left < 0 else "urgent" if left <= SOON_MINUTES else \
             "soon" if left <= 120 else ""
     inc = view.incident

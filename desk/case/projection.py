@@ -181,7 +181,8 @@ def _step(view: CaseView, kind: str, p: dict[str, Any], at: float, actor: str) -
     elif kind == "expired":
         due = float(p["due"])
         step = rt.expire(view.case, str(p["deadline"]), max(at, due))
-        line = f"deadline {p['deadline']} came due"
+        said = _effects(view, step, step.case.updated, actor)
+        return said[2:] if said else f"deadline {p['deadline']} came due"
     else:  # resolved: the path, fired step by step at one minute
         path = [str(t) for t in p["path"]]
         step = Step(view.case, ())
