@@ -161,7 +161,7 @@ async def test_a_case_screen_follows_the_case(db: Path, tmp_path: Path) -> None:
     clock = WallClock()
     app = desk_app(db, "王芳", clock, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await opened(pilot)
+        await opened(pilot)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DeskCaseScreen), "the case screen")
         case_screen = app.screen
