@@ -13,23 +13,49 @@ Thread safety: the projection is guarded by `lock`; decisions hold it, store I/O
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from incidents.store import ConflictError, EventStore, Pending, Written, open_store
 
+from desk import snapshot
 from desk.case.events import STREAM_PREFIX as CASE_PREFIX
 from desk.clock import Clock, minutes, system_clock
 from desk.errors import Conflict, DeskError
 from desk.operation.events import STREAM_PREFIX as OP_PREFIX
+from desk.playbooks import STREAM_KIND as BOOK_KIND
+from desk.playbooks import STREAM_PREFIX as BOOK_PREFIX
+from desk.playbooks import book_from_text
 from desk.projection import Changes, DeskModel
 from desk.scheduled import due_events
 from desk.settings import settings_pending
 
-__all__ = ["Desk", "check_operator"]
+__all__ = ["Desk", "check_operator", "SNAPSHOT_EVERY", "snapshot_version"]
+
+SNAPSHOT_EVERY = 2000
+"""A desk saves its projection when this many events came since the last snapshot."""
+
+
+@cache
+def snapshot_version() -> str:
+    """What a snapshot is valid for: this Muster's version and the desk code's digest, so
+    a projection made by other code is never taken for this code's."""
+    try:
+        found = version("muster")
+    except PackageNotFoundError:
+        found = "0+unknown"
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return f"{found}+{digest.hexdigest()[:16]}"
 
 
 def check_operator(name: object, where: str) -> str:
@@ -50,6 +76,9 @@ class Desk:
         self.model = DeskModel(store.path)
         self.lock = threading.RLock()
         self._io = threading.Lock()
+        self._snapshot_at = 0
+        self.snapshot_note = ""
+        """Why a snapshot in the database was not used ('' when none was refused)."""
 
     @classmethod
     def open(cls, url: str | os.PathLike[str], *, operator: str, clock: Clock = system_clock,
@@ -60,6 +89,7 @@ class Desk:
         store = open_store(url, create=create, readonly=readonly)
         try:
             desk = cls(store, operator, clock)
+            desk._restore()
             desk.refresh()
         except BaseException:
             store.close()
@@ -67,7 +97,45 @@ class Desk:
         return desk
 
     def close(self) -> None:
+        """Close the database (saving a snapshot first if many events came since the last)."""
+        try:
+            self.save_snapshot()
+        except ValueError:
+            pass  # a snapshot is only a cache: the events are what matters, and they are in
         self.store.close()
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def _restore(self) -> None:
+        """Start from the latest usable snapshot (desk/snapshot.py), if there is one."""
+        found = self.store.load_snapshot(snapshot.NAME)
+        if found is None or found[0] > self.store.position():
+            return
+        position, blob = found
+        books = {}
+        for info in self.store.streams(BOOK_KIND):
+            ref = info.id[len(BOOK_PREFIX):]
+            try:
+                books[ref] = book_from_text(str(info.header.get("text", "")), ref, self.where)
+            except DeskError:
+                return  # the full replay says which playbook no longer loads
+        try:
+            model = snapshot.load(blob, books, self.where, snapshot_version())
+        except snapshot.SnapshotError as exc:
+            self.snapshot_note = f"snapshot not used: {exc}"
+            return
+        if model.position == position:
+            self.model, self._snapshot_at = model, position
+
+    def save_snapshot(self, *, every: int = SNAPSHOT_EVERY) -> bool:
+        """Save the projection if `every` events or more came since the last snapshot."""
+        if self.store.readonly or self.model.position - self._snapshot_at < every:
+            return False
+        with self.lock:
+            position = self.model.position
+            blob = snapshot.dump(self.model, snapshot_version())
+        self.store.save_snapshot(snapshot.NAME, position, blob)
+        self._snapshot_at = position
+        return True
 
     def __enter__(self) -> Desk:
         return self
@@ -89,9 +157,17 @@ class Desk:
     def refresh(self) -> Changes:
         """Read everything after the last position seen and apply it."""
         with self._io:  # one reader at a time: the events arrive in order
-            events = list(self.store.since(self.model.position))
-            with self.lock:
-                return self.model.apply(events)
+            many = self.store.position() - self.model.position > 5000
+            if many:  # a long log (opening, an import): the collector would walk it often
+                gc.disable()
+            try:
+                events = list(self.store.since(self.model.position, page=8192 if many
+                                               else None))
+                with self.lock:
+                    return self.model.apply(events)
+            finally:
+                if many:
+                    gc.enable()
 
     def poll(self) -> Changes:
         """Whatever other desks wrote since the last look (cheap when nothing was)."""

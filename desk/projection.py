@@ -9,9 +9,11 @@ screens and commands ask: a case, an operation, what is due next across everythi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any
+from datetime import datetime, timezone
+from sys import intern
 
 from incidents.store import StoredEvent
 from playbooks.errors import PlaybookError
@@ -28,7 +30,7 @@ from desk.playbooks import STREAM_PREFIX as BOOK_PREFIX
 from desk.playbooks import Book, book_from_text
 from desk.settings import SETTINGS_STREAM, Settings
 
-__all__ = ["Entry", "Due", "Changes", "Bulk", "DeskModel", "SOON_MINUTES"]
+__all__ = ["Entry", "Timeline", "Due", "Changes", "Bulk", "DeskModel", "SOON_MINUTES"]
 
 SOON_MINUTES = 30.0
 """'Breaching soon': a deadline within this many minutes."""
@@ -36,16 +38,61 @@ SOON_MINUTES = 30.0
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One line of the timeline: who did what, when, to which case or operation."""
+    """One line of the timeline: who did what, when, to which case or operation. The time
+    is kept as a POSIX timestamp (a long operation has a hundred thousand lines; `at` makes
+    the datetime of the few that are shown)."""
 
     gseq: int
-    at: datetime
+    stamp: float
     actor: str
     subject: str
     """The case or operation id ('' for the desk's own settings)."""
     operation: str | None
     kind: str
     text: str
+
+    @property
+    def at(self) -> datetime:
+        return datetime.fromtimestamp(self.stamp, timezone.utc)
+
+
+class Timeline:
+    """Every entry, in order, kept as columns (a long operation has a hundred thousand;
+    columns load from a snapshot at once and make an Entry only for what is read)."""
+
+    COLUMNS = ("gseq", "stamp", "actor", "subject", "operation", "kind", "text")
+
+    def __init__(self, columns: list[list[Any]] | None = None) -> None:
+        self.columns: list[list[Any]] = columns if columns is not None else \
+            [[] for _ in self.COLUMNS]
+
+    def append(self, entry: Entry) -> None:
+        for column, value in zip(self.columns, (entry.gseq, entry.stamp, entry.actor,
+                                                entry.subject, entry.operation, entry.kind,
+                                                entry.text)):
+            column.append(value)
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def _entry(self, i: int) -> Entry:
+        return Entry(*(column[i] for column in self.columns))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(*index.indices(len(self)))]
+        return self._entry(range(len(self))[index])
+
+    def __iter__(self) -> Iterator[Entry]:
+        return (Entry(*row) for row in zip(*self.columns))
+
+    def __reversed__(self) -> Iterator[Entry]:
+        return (self._entry(i) for i in range(len(self) - 1, -1, -1))
+
+    def of(self, subject: str) -> list[Entry]:
+        """The entries about one case or operation, in order."""
+        subjects = self.columns[3]
+        return [self._entry(i) for i, s in enumerate(subjects) if s == subject]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +143,7 @@ class DeskModel:
         self.cases: dict[str, CaseView] = {}
         self.operations: dict[str, OperationView] = {}
         self.settings = Settings()
-        self.timeline: list[Entry] = []
+        self.timeline = Timeline()
         self.bulk: dict[str, Bulk] = {}
         """Bulk actions by correlation id, in the order they were taken."""
         self.problems: list[str] = []
@@ -151,8 +198,8 @@ class DeskModel:
             if event.correlation is not None:
                 self._bulk(event, view.operation)
         changes.cases.add(case_id)
-        return Entry(event.gseq, event.wall, event.actor or "", case_id, view.operation,
-                     event.kind, text)
+        return Entry(event.gseq, event.wall.timestamp(), intern(event.actor or ""), case_id,
+                     view.operation, intern(event.kind), text)
 
     def _operation(self, event: StoredEvent, changes: Changes) -> Entry | None:
         op_id = event.stream_id[len(OP_PREFIX):]
@@ -169,7 +216,8 @@ class DeskModel:
                 return None
             text = apply_operation_event(view, event)
         changes.operations.add(op_id)
-        return Entry(event.gseq, event.wall, event.actor or "", op_id, op_id, event.kind, text)
+        return Entry(event.gseq, event.wall.timestamp(), intern(event.actor or ""), op_id, op_id,
+                     intern(event.kind), text)
 
     def _bulk(self, event: StoredEvent, operation: str | None) -> None:
         record = self.bulk.get(str(event.correlation))
@@ -191,8 +239,9 @@ class DeskModel:
 
     def _settings(self, event: StoredEvent) -> Entry | None:
         text = self.settings.apply(event)
-        return None if text is None else Entry(event.gseq, event.wall, event.actor or "", "",
-                                                None, event.kind, text)
+        return None if text is None else Entry(event.gseq, event.wall.timestamp(),
+                                                intern(event.actor or ""), "", None,
+                                                intern(event.kind), text)
 
     # -- questions ---------------------------------------------------------------------------
     def case(self, case_id: str) -> CaseView:

@@ -133,7 +133,7 @@ def review(model: DeskModel, op_id: str, now: datetime, *,
     _series(out, views, op, start, end, hours)
     out.add("h2", "Timeline")
     out.add("img", "timeline.png", "cases open, arrivals per hour and the emergency level")
-    entries = [e for e in model.timeline if e.operation == op_id and e.subject == op_id]
+    entries = model.timeline.of(op_id)
     out.add("table", ["time", "by", "what"],
             [[local_text(e.at, zone, date=True), e.actor, e.text] for e in entries])
     problems = op.problems + [p for v in views for p in v.problems]

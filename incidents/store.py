@@ -32,6 +32,7 @@ API (every error is a `StoreError`, one line: `PATH: error: [stream ID[, event N
     store.keyed(key) -> Written | None                 (the event an idempotency key names)
     store.header(stream_id) -> dict;  store.info(stream_id) -> StreamInfo
     store.streams(kind=None) -> list[StreamInfo]                          (oldest first)
+    store.save_snapshot(name, position, data);  store.load_snapshot(name) -> (position, data)
     store.backup(dest) -> Path;  store.check() -> list[str];  store.close()
 
 Concurrency: `expected_version` is the stream version (its last sequence number) an action was
@@ -224,6 +225,15 @@ class EventStore(ABC):
     @abstractmethod
     def streams(self, kind: str | None = None) -> list[StreamInfo]:
         """Every stream (of one kind, if given), oldest first."""
+
+    @abstractmethod
+    def save_snapshot(self, name: str, position: int, data: bytes) -> None:
+        """Keep `data`, a projection as it stood at global position `position`, under `name`
+        (replacing the one before): derived data, never an event."""
+
+    @abstractmethod
+    def load_snapshot(self, name: str) -> tuple[int, bytes] | None:
+        """The snapshot saved under `name` (its position and data), or None."""
 
     @abstractmethod
     def backup(self, dest: str | os.PathLike[str]) -> Path:

@@ -19,7 +19,8 @@ transaction when it is opened read-write (all or nothing). Version 1 had the tab
 version 2 adds the (stream_id, kind, seq) index and the append-only triggers; version 3 adds
 one global order across streams (`gseq`), the actor, a unique idempotency key, and correlation
 and causation ids (the live desk's needs), numbering the events already there stream by
-stream, oldest stream first. New stores are made as version 1 and migrated, so the migrations
+stream, oldest stream first, and a table of snapshots (projections saved at a position, so a
+desk need not replay the whole log to open). New stores are made as version 1 and migrated, so the migrations
 run on every new store too.
 
 Read-only opening (`open_readonly`) writes nothing, in or beside the file, in any journal mode:
@@ -131,7 +132,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
      "DROP TABLE events",
      "ALTER TABLE events_v3 RENAME TO events",
      "CREATE INDEX events_by_kind ON events (stream_id, kind, seq)",
-     *(_FORBID.format(t="events", op=op) for op in ("UPDATE", "DELETE"))),
+     *(_FORBID.format(t="events", op=op) for op in ("UPDATE", "DELETE")),
+     # Snapshots of projections (derived, replaceable): a desk opens from the latest one and
+     # the events after it instead of replaying the whole log. Not append-only: a cache.
+     """CREATE TABLE snapshots (
+        name     TEXT PRIMARY KEY NOT NULL,
+        position INTEGER NOT NULL CHECK (position >= 0),
+        written  TEXT NOT NULL,
+        data     BLOB NOT NULL
+    )"""),
 )
 
 # POSIX locks belong to a process, and closing ANY descriptor of a file drops all of them

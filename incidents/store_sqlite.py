@@ -246,6 +246,26 @@ class SqliteStore(EventStore):
         rows = self._read(None, _INFO + where + " ORDER BY s.created, s.id", params)
         return [self._info(row) for row in rows]
 
+    # -- snapshots ---------------------------------------------------------------------------
+    def save_snapshot(self, name: str, position: int, data: bytes) -> None:
+        name = check_name(self._path, name, "snapshot name")
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0 \
+                or not isinstance(data, bytes):
+            raise StoreError(self._path, "a snapshot is bytes at a position >= 0")
+        when = wall_text(self._path, None, name)
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?)",
+                         (name, position, when, data))
+        self._write(None, body)
+
+    def load_snapshot(self, name: str) -> tuple[int, bytes] | None:
+        name = check_name(self._path, name, "snapshot name")
+        if not self._read(None, "SELECT 1 FROM sqlite_master WHERE name = 'snapshots'", ()):
+            return None  # an older schema, read as it is
+        rows = self._read(None, "SELECT position, data FROM snapshots WHERE name = ?", (name,))
+        return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
+
     # -- the file as a whole -----------------------------------------------------------------
     def backup(self, dest: str | os.PathLike[str]) -> Path:
         target = Path(dest)

@@ -221,7 +221,7 @@ def show_cmd(case: str = typer.Argument(..., metavar="CASE"),
     with open_desk(db, who, readonly=True) as desk:
         view = desk.model.case(case)
         record = case_record(view)
-        entries = [e for e in desk.model.timeline if e.subject == case]
+        entries = desk.model.timeline.of(case)
         if as_json:
             emit_json({**record, "timeline": [{"at": e.at.isoformat(), "by": e.actor,
                                                "text": e.text} for e in entries]})
@@ -445,6 +445,5 @@ def op_show(op_id: str = typer.Argument(..., metavar="OPERATION"),
         for task in op.tasks.values():
             say(f"  task {task.id} ({task.owner}): {task.title}"
                 + (" - done" if task.done_at is not None else ""))
-        for e in desk.model.timeline:
-            if e.subject == op_id:
-                say(f"{local_text(e.at, zone, date=True)} {e.actor}: {e.text}")
+        for e in desk.model.timeline.of(op_id):
+            say(f"{local_text(e.at, zone, date=True)} {e.actor}: {e.text}")

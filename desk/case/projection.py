@@ -32,13 +32,21 @@ class ViewError(ValueError):
 
 @dataclass(slots=True)
 class Owed:
-    """A message somebody is owed, and by when (desk minutes)."""
+    """A message somebody is owed, and by when (desk minutes). Its words are rendered from
+    the playbook's template when first read: a surge owes thousands of messages, and a desk
+    opening replays every one of them."""
 
     obligation: str
     audience: str
     due: float
-    text: str
+    words: MessageOwed | str
     since: float
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self.words, str):
+            self.words = self.words.text
+        return self.words
 
 
 @dataclass(slots=True)
@@ -218,7 +226,7 @@ def _effects(view: CaseView, step: Step, at: float, actor: str) -> str:
         kind = type(effect)
         if kind is MessageOwed:
             owed = effect  # type: MessageOwed  # type: ignore[assignment]
-            view.owed.append(Owed(owed.obligation, owed.audience, owed.due, owed.text, at))
+            view.owed.append(Owed(owed.obligation, owed.audience, owed.due, owed, at))
             notes.append(f"{owed.obligation} owed")
         elif kind is MilestoneMet:
             met = effect  # type: MilestoneMet  # type: ignore[assignment]

@@ -193,7 +193,7 @@ def _level(view: OperationView, p: dict[str, Any], at: float, actor: str) -> str
             view.grants.pop(effect.unlock, None)
             notes.append(f"withdrew {effect.resource}")
         elif isinstance(effect, MessageOwed):
-            view.owed.append(Owed(effect.obligation, effect.audience, effect.due, effect.text,
+            view.owed.append(Owed(effect.obligation, effect.audience, effect.due, effect,
                                   at))
             notes.append(f"{effect.obligation} owed")
         elif isinstance(effect, LevelChanged):

@@ -109,11 +109,10 @@ class DeskCaseScreen(ModalScreen[None]):
             for problem in view.problems:
                 head.append(f"\n  {problem}", style="red")
             events = Text()
-            for e in desk.model.timeline:
-                if e.subject == self.case_id:
-                    events.append(f"{local_text(e.at, zone, date=True)}  ", style="dim")
-                    events.append(f"{e.actor}: ", style="bold")
-                    events.append(f"{e.text}\n")
+            for e in desk.model.timeline.of(self.case_id):
+                events.append(f"{local_text(e.at, zone, date=True)}  ", style="dim")
+                events.append(f"{e.actor}: ", style="bold")
+                events.append(f"{e.text}\n")
         self.query_one("#desk-case-head", Static).update(head)
         self.query_one("#desk-case-events", Static).update(events)
 
