@@ -164,7 +164,11 @@ class Desk:
                 events = list(self.store.since(self.model.position, page=8192 if many
                                                else None))
                 with self.lock:
-                    return self.model.apply(events)
+                    changes = self.model.apply(events)
+                if many:
+                    del events
+                    gc.freeze()  # the projection is long-lived: later collections skip it
+                return changes
             finally:
                 if many:
                     gc.enable()

@@ -17,6 +17,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from desk import snapshot
 from desk.case import service as cases
@@ -96,6 +97,11 @@ def test_a_writer_killed_mid_stream_loses_nothing_it_acknowledged(tmp_path: Path
           f"{len(found) - len(set(notes))} written but unacknowledged")
 
 
+def _state(v: Any) -> tuple[Any, ...]:
+    return (v.case, v.incident, v.version, v.met, v.breaches, v.owner,
+            [(o.obligation, o.audience, o.due, o.text, o.since) for o in v.owed])
+
+
 def test_a_snapshot_opens_the_same_desk_as_the_full_replay(tmp_path: Path) -> None:
     path = tmp_path / "live.sqlite"
     clock = WallClock()
@@ -114,6 +120,7 @@ def test_a_snapshot_opens_the_same_desk_as_the_full_replay(tmp_path: Path) -> No
         assert warm._snapshot_at > 0 and warm.snapshot_note == ""
         warm_json = export(warm.model, "json")
         warm_due = warm.model.due_next()
+        warm_cases = {c: _state(v) for c, v in warm.model.cases.items()}
     conn_path = tmp_path / "cold.sqlite"
     with Desk.open(path, operator="x", clock=clock, readonly=True) as source:
         source.store.backup(conn_path)
@@ -125,6 +132,7 @@ def test_a_snapshot_opens_the_same_desk_as_the_full_replay(tmp_path: Path) -> No
         assert cold._snapshot_at == 0
         assert export(cold.model, "json") == warm_json
         assert cold.model.due_next() == warm_due
+        assert {c: _state(v) for c, v in cold.model.cases.items()} == warm_cases
     assert json.loads(warm_json)["cases"][3]["state"] == "归档"
 
 

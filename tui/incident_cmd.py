@@ -19,20 +19,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import typer
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
-from desk.case import service as cases
-from desk.case.service import Done
-from desk.clock import instant, local_text, parse_time
-from desk.errors import DeskError
-from desk.export import case_record, operation_record
-from desk.operation import service as ops
-from desk.operation.events import UPDATE_KINDS
-from desk.queues import QUEUES, Selection, case_row, parse_filter, select
-from incidents.model import Incident
+import typer
+
 from tui.live_common import (as_option, db_option, emit_json, guarded, json_option, open_desk,
                              say, table)
+
+if TYPE_CHECKING:
+    from desk.case.service import Done
+    from desk.queues import Selection
+# desk/ (pydantic models, the playbook runtime) is imported when a command runs, not when
+# `muster` starts: every command below imports what it needs.
 
 __all__ = ["incident_app", "operation_app"]
 
@@ -44,6 +42,9 @@ operation_app = typer.Typer(help="Operations on the live desk: open, level, upda
                             pretty_exceptions_enable=False)
 
 EXPECT_HELP = "The case's version the decision was taken on; refused if it has moved."
+QUEUE_HELP = "all, mine, breaching, unassigned, vip, escalated, closed"
+UPDATE_HELP = "tactical, management, public"
+BULK_HELP = "assign, escalate, send, close, ack, note"
 KEY_HELP = "An idempotency key: the same key again is applied once."
 
 
@@ -76,6 +77,11 @@ def open_cmd(case_id: str = typer.Argument(..., metavar="ID"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """Open a case (a phone call, a script)."""
+    from desk.case import service as cases
+    from desk.clock import parse_time
+    from desk.errors import DeskError
+    from incidents.model import Incident
+    from pydantic import ValidationError
     with open_desk(db, who, create=True) as desk:
         when = desk.now() if opened is None else parse_time(opened, "--opened")
         try:
@@ -97,6 +103,7 @@ def ack_cmd(case: str = typer.Argument(..., metavar="CASE"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Acknowledge: the step into the playbook's acknowledge milestone."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.ack(desk, case, expected=expect, key=key), as_json)
 
@@ -110,6 +117,7 @@ def fire_cmd(case: str = typer.Argument(..., metavar="CASE"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """Fire a playbook trigger: a step of the case's lifecycle."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.fire(desk, case, trigger, expected=expect, key=key), as_json)
 
@@ -123,6 +131,7 @@ def assign_cmd(case: str = typer.Argument(..., metavar="CASE"),
                db: Path | None = db_option(), who: str | None = as_option(),
                as_json: bool = json_option()) -> None:
     """Give the case to someone."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.assign(desk, case, owner, expected=expect, key=key), as_json)
 
@@ -138,6 +147,7 @@ def escalate_cmd(case: str = typer.Argument(..., metavar="CASE"),
                  db: Path | None = db_option(), who: str | None = as_option(),
                  as_json: bool = json_option()) -> None:
     """Escalate the case to a chosen level (default: the next one)."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.escalate(desk, case, level, reason, expected=expect, key=key), as_json)
 
@@ -150,6 +160,7 @@ def note_cmd(case: str = typer.Argument(..., metavar="CASE"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """Add a note to the case's timeline."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.note(desk, case, text, key=key), as_json)
 
@@ -166,6 +177,7 @@ def send_cmd(case: str = typer.Argument(..., metavar="CASE"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """Send a message the case owes (a customer update, an internal handover)."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.send(desk, case, obligation, text, expected=expect, key=key), as_json)
 
@@ -179,17 +191,19 @@ def resolve_cmd(case: str = typer.Argument(..., metavar="CASE"),
                 db: Path | None = db_option(), who: str | None = as_option(),
                 as_json: bool = json_option()) -> None:
     """Resolve and close the case along its playbook's most likely path."""
+    from desk.case import service as cases
     with open_desk(db, who) as desk:
         _done(cases.resolve(desk, case, resolution, expected=expect, key=key), as_json)
 
 
 def _selection(desk: Any, queue: str, operation: str | None, filter_: str) -> Selection:
+    from desk.queues import Selection, parse_filter
     return parse_filter(filter_, Selection(queue=queue, operation=operation), str(desk.where))
 
 
 @incident_app.command("list")
 @guarded
-def list_cmd(queue: str = typer.Option("all", "--queue", help=", ".join(QUEUES)),
+def list_cmd(queue: str = typer.Option("all", "--queue", help=QUEUE_HELP),
              operation: str | None = typer.Option(None, "--operation"),
              filter_: str = typer.Option("", "--filter", help="key=value words (tier, pool, "
                                          "playbook, level, state, batch, region, owner, kind) "
@@ -198,6 +212,8 @@ def list_cmd(queue: str = typer.Option("all", "--queue", help=", ".join(QUEUES))
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """The cases of a queue, most pressing first (read-only)."""
+    from desk.export import case_record
+    from desk.queues import case_row, select
     with open_desk(db, who, readonly=True) as desk:
         sel = _selection(desk, queue, operation, filter_)
         views = select(desk.model, sel, me=desk.operator, now=desk.minute())
@@ -218,6 +234,8 @@ def show_cmd(case: str = typer.Argument(..., metavar="CASE"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """One case: its state, deadlines, owed messages and timeline (read-only)."""
+    from desk.clock import instant, local_text
+    from desk.export import case_record
     with open_desk(db, who, readonly=True) as desk:
         view = desk.model.case(case)
         record = case_record(view)
@@ -244,8 +262,8 @@ def show_cmd(case: str = typer.Argument(..., metavar="CASE"),
 @incident_app.command("bulk")
 @guarded
 def bulk_cmd(action: str = typer.Argument(..., metavar="ACTION",
-                                          help=", ".join(cases.BULK_ACTIONS)),
-             queue: str = typer.Option("all", "--queue", help=", ".join(QUEUES)),
+                                          help=BULK_HELP),
+             queue: str = typer.Option("all", "--queue", help=QUEUE_HELP),
              operation: str | None = typer.Option(None, "--operation"),
              filter_: str = typer.Option("", "--filter", help="The selection (as in list)."),
              owner: str = typer.Option("", "--owner"), level: str | None = typer.Option(
@@ -256,6 +274,8 @@ def bulk_cmd(action: str = typer.Argument(..., metavar="ACTION",
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """One action over every case of a selection (assign, escalate, send, close, ack, note)."""
+    from desk.case import service as cases
+    from desk.queues import select
     with open_desk(db, who) as desk:
         sel = _selection(desk, queue, operation, filter_)
         ids = [v.id for v in select(desk.model, sel, me=desk.operator, now=desk.minute())]
@@ -288,6 +308,8 @@ def op_open(op_id: str = typer.Argument(..., metavar="ID"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Open an operation: an emergency that groups cases."""
+    from desk.clock import parse_time
+    from desk.operation import service as ops
     with open_desk(db, who, create=True) as desk:
         pairs = dict(_pair(c, "--cadence", str(desk.where)) for c in cadence)
         when = None if opened is None else parse_time(opened, "--opened")
@@ -296,6 +318,7 @@ def op_open(op_id: str = typer.Argument(..., metavar="ID"),
 
 
 def _pair(text: str, option: str, where: str) -> tuple[str, str]:
+    from desk.errors import DeskError
     name, eq, value = text.partition("=")
     if not eq or not value.strip():
         raise DeskError(where, f"{option} {text!r}: write NAME=VALUE")
@@ -312,6 +335,7 @@ def op_level(op_id: str = typer.Argument(..., metavar="OPERATION"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """Declare the emergency level, with the reason."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.declare_level(desk, op_id, level, reason, expected=expect, key=key), as_json)
 
@@ -319,7 +343,7 @@ def op_level(op_id: str = typer.Argument(..., metavar="OPERATION"),
 @operation_app.command("update")
 @guarded
 def op_update(op_id: str = typer.Argument(..., metavar="OPERATION"),
-              kind: str = typer.Argument(..., metavar="KIND", help=", ".join(UPDATE_KINDS)),
+              kind: str = typer.Argument(..., metavar="KIND", help=UPDATE_HELP),
               conditions: str = typer.Option("", "--conditions"),
               actions: str = typer.Option("", "--actions"),
               needs: str = typer.Option("", "--needs"), text: str = typer.Option("", "--text"),
@@ -327,6 +351,7 @@ def op_update(op_id: str = typer.Argument(..., metavar="OPERATION"),
               db: Path | None = db_option(), who: str | None = as_option(),
               as_json: bool = json_option()) -> None:
     """Send a status update: tactical (conditions, actions, needs), management or public."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.update(desk, op_id, kind, conditions=conditions, actions=actions,
                          needs=needs, text=text, key=key), as_json)
@@ -344,6 +369,7 @@ def op_role(op_id: str = typer.Argument(..., metavar="OPERATION"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Give a role to someone; from someone else, a handoff."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.take_role(desk, op_id, role, person, summary, key=key), as_json)
 
@@ -360,6 +386,7 @@ def op_task(op_id: str = typer.Argument(..., metavar="OPERATION"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Add a task with an owner, a due time and a reminder."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.add_task(desk, op_id, title, owner, due=due, remind=remind, case=case,
                            key=key), as_json)
@@ -374,6 +401,7 @@ def op_done(op_id: str = typer.Argument(..., metavar="OPERATION"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Mark a task done."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.task_done(desk, op_id, task, note, key=key), as_json)
 
@@ -386,6 +414,7 @@ def op_note(op_id: str = typer.Argument(..., metavar="OPERATION"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Add a note to the operation's timeline."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.note(desk, op_id, text, key=key), as_json)
 
@@ -399,6 +428,7 @@ def op_close(op_id: str = typer.Argument(..., metavar="OPERATION"),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
     """Close the operation with a summary."""
+    from desk.operation import service as ops
     with open_desk(db, who) as desk:
         _done(ops.close(desk, op_id, summary, expected=expect, key=key), as_json)
 
@@ -408,6 +438,8 @@ def op_close(op_id: str = typer.Argument(..., metavar="OPERATION"),
 def op_list(db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """Every operation (read-only)."""
+    from desk.clock import instant, local_text
+    from desk.export import operation_record
     with open_desk(db, who, readonly=True) as desk:
         views = list(desk.model.operations.values())
         if as_json:
@@ -428,6 +460,9 @@ def op_show(op_id: str = typer.Argument(..., metavar="OPERATION"),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:
     """One operation: level, roles, updates due, tasks, timeline (read-only)."""
+    from desk.clock import instant, local_text
+    from desk.export import operation_record
+    from desk.operation.events import UPDATE_KINDS
     with open_desk(db, who, readonly=True) as desk:
         op = desk.model.operation(op_id)
         if as_json:

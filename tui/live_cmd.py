@@ -20,9 +20,6 @@ from pathlib import Path
 
 import typer
 
-from desk.errors import DeskError
-from desk.export import FORMATS, export
-from desk.importer import import_file, parse_columns
 from tui.live_common import (as_option, db_option, default_db, default_operator, emit_json,
                              guarded, json_option, open_desk, say, table)
 
@@ -75,6 +72,7 @@ def import_cmd(csv_file: Path = typer.Argument(..., metavar="CASES.csv"),
                db: Path | None = db_option(), who: str | None = as_option(),
                as_json: bool = json_option()) -> None:
     """Import cases from a CRM export (CSV): every row checked first, then all at once."""
+    from desk.importer import import_file, parse_columns
     mapping = parse_columns(column, str(csv_file))
     with open_desk(db, who, create=True) as desk:
         done = import_file(desk, csv_file, operation=operation, playbook=playbook,
@@ -88,13 +86,15 @@ def import_cmd(csv_file: Path = typer.Argument(..., metavar="CASES.csv"),
 
 @live_app.command("export")
 @guarded
-def export_cmd(fmt: str = typer.Option("json", "--format", help=" | ".join(FORMATS)),
+def export_cmd(fmt: str = typer.Option("json", "--format", help="json | csv | md"),
                what: str = typer.Option("cases", "--what", help="csv: cases or timeline."),
                operation: str | None = typer.Option(None, "--operation"),
                out: Path | None = typer.Option(None, "--out", help="A file (default: standard "
                                                "output)."),
                db: Path | None = db_option(), who: str | None = as_option()) -> None:
     """The desk's records: JSON (everything), CSV (cases or the timeline), Markdown."""
+    from desk.errors import DeskError
+    from desk.export import export
     with open_desk(db, who, readonly=True) as desk:
         text = export(desk.model, fmt, operation=operation, what=what)
     if out is None:
@@ -132,6 +132,7 @@ def review_cmd(operation: str = typer.Argument(..., metavar="OPERATION"),
                                                  "breach, e.g. VIP=800."),
                db: Path | None = db_option(), who: str | None = as_option()) -> None:
     """The post-incident review, drafted from the timeline: review.md/.html and a plot."""
+    from desk.errors import DeskError
     from desk.review import review
     from tui.live_review import write_review
     penalties = {}

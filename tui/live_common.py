@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from platformdirs import user_data_path
@@ -24,7 +24,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from desk.desk import Desk
+if TYPE_CHECKING:
+    from desk.desk import Desk
 
 __all__ = ["DB_HELP", "default_db", "default_operator", "db_option", "as_option",
            "json_option", "open_desk", "guarded", "say", "table", "emit_json", "out_console",
@@ -72,6 +73,7 @@ def open_desk(db: Path | None, operator: str | None = None, *, readonly: bool = 
     """The desk on `db`. Read-only commands open it read-only; only the commands that start
     something (an operation, a case, an import, the desk itself) create a missing database
     (and the default folder); the others refuse it, writing nothing."""
+    from desk.desk import Desk
     path = db if db is not None else default_db()
     if create and db is None and not os.environ.get("MUSTER_DB"):
         path.parent.mkdir(parents=True, exist_ok=True)
