@@ -70,6 +70,8 @@ DESK_COMMANDS = (
 """(command, keys, footer label, description): bindings and the command palette alike."""
 MAX_ROWS = 300
 """Cases shown in the queue (the most pressing); the count says how many there are."""
+SNAPSHOT_SECONDS = 60.0
+"""How often the polling thread offers to save a snapshot (desk.Desk.save_snapshot)."""
 COUNTDOWN_SECONDS = 15.0
 """The screen repaints at least this often, for the countdowns, when nothing changed."""
 
@@ -109,6 +111,7 @@ class DeskScreen(Screen[None]):
         super().__init__()
         self.db, self.operator, self.clock = db, operator, clock
         self.poll_seconds, self.tick_every = poll, max(1, round(tick / poll))
+        self.snapshot_every = max(1, round(SNAPSHOT_SECONDS / poll))
         self.out_dir = out_dir
         self.desk: Desk | None = None
         self.operation = operation
@@ -197,6 +200,8 @@ class DeskScreen(Screen[None]):
                 changes = desk.poll()
                 if count % self.tick_every == 0 and desk.tick():
                     changes.cases.add("")  # deadlines written (and read back): repaint
+                if count % self.snapshot_every == 0:
+                    desk.save_snapshot()  # only when many events came since the last
             except ValueError as exc:  # the store went away (closed, unreadable)
                 if not self._stop.is_set():
                     self.post_message(self.Outcome(str(exc), False,
