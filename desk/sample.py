@@ -16,6 +16,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from incidents.store import Pending
 
@@ -53,7 +54,7 @@ def draw(model: DeskModel, month: str, *, share: float = MIN_SHARE,
         raise DeskError(model.where, f"share must be at least {MIN_SHARE:g} (the standard's "
                                      f"5%) and at most 1, got {share!r}")
     closed = sorted(v.id for v in model.cases.values() if v.closed_at is not None
-                    and instant(v.closed_at).astimezone(_zone(v.book.zone))
+                    and instant(v.closed_at).astimezone(ZoneInfo(v.book.zone))
                     .strftime("%Y-%m") == month)
     seed = month_seed(month) if seed is None else seed
     n = min(len(closed), math.ceil(share * len(closed) - 1e-9))
@@ -65,7 +66,3 @@ def sample_pending(sample: Sample, actor: str) -> Pending:
                    {"month": sample.month, "seed": sample.seed, "share": sample.share,
                     "closed": len(sample.closed), "cases": sample.cases}, actor=actor)
 
-
-def _zone(name: str):  # noqa: ANN202
-    from zoneinfo import ZoneInfo
-    return ZoneInfo(name)

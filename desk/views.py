@@ -13,7 +13,7 @@ from desk.projection import SOON_MINUTES, DeskModel, Due
 from desk.queues import countdown
 
 __all__ = ["DueRow", "due_rows", "operation_lines", "task_rows", "timeline_rows", "urgency_of",
-           "DEFAULT_ZONE"]
+           "updates_due", "DEFAULT_ZONE"]
 
 DEFAULT_ZONE = "Asia/Shanghai"
 """Where times are shown when no playbook says (an empty desk)."""
@@ -89,6 +89,25 @@ def operation_lines(model: DeskModel, op_id: str, now: float) -> list[tuple[str,
         left = owed.due - now
         out.append((f"{owed.obligation} ({owed.audience}) owed "
                     f"{local_text(instant(owed.due), zone)}", _style(urgency_of(left))))
+    return out
+
+
+def updates_due(model: DeskModel, op_id: str, now: float) -> list[tuple[str, str]]:
+    """(key, prompt) of the status updates and level-change messages the operation owes now
+    (their time has come): what the desk prompts for, once each (the key says which)."""
+    op = model.operation(op_id)
+    out = []
+    for kind in UPDATE_KINDS:
+        due = op.update_due(kind)
+        if due is not None and due <= now:
+            out.append((f"{op.id}:{kind}:{due:.0f}",
+                        f"{UPDATE_KINDS[kind][1]} owed since "
+                        f"{local_text(instant(due), op.book.zone)}: press u"))
+    for owed in op.owed:
+        if owed.due <= now:
+            out.append((f"{op.id}:{owed.obligation}:{owed.due:.0f}",
+                        f"{owed.obligation} ({owed.audience}) owed since "
+                        f"{local_text(instant(owed.due), op.book.zone)}: press u"))
     return out
 
 

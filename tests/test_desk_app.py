@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from desk.case import service as cases
@@ -43,8 +44,11 @@ def db(tmp_path: Path) -> Path:
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str,
                 tries: int = 200) -> None:
     for _ in range(tries):
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except NoMatches:  # a screen pushed but not composed yet
+            pass
         await pilot.pause(0.02)
     raise AssertionError(f"never happened: {what}")
 
@@ -190,3 +194,35 @@ async def test_home_opens_the_desk_and_a_bad_database_is_said(tmp_path: Path,
         await until(pilot, lambda: any("not a Muster event store" in n for n in notes(app)),
                     "the refusal")
         assert bad.read_text(encoding="utf-8") == "not a database at all"
+
+
+@pilot_test
+async def test_updates_are_prompted_when_due_and_user_text_is_never_markup(
+        tmp_path: Path) -> None:
+    from incidents.model import Incident
+
+    path = tmp_path / "live.sqlite"
+    clock = WallClock()
+    with Desk.open(path, operator="王芳", clock=clock) as desk:
+        open_recall(desk, 3)
+        cases.open_case(desk, Incident(id="RC-[/b]", kind="recall", tier="VIP",
+                                       customer="[bold red]王芳:100:", opened_at=clock.now),
+                        operation="R1")
+    app = desk_app(path, "王芳", clock, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot)
+        assert not any("Update due" in n.title for n in app._notifications)
+        clock.advance(hours=1, minutes=1)  # the tactical update (every 2 h) is now owed
+        screen.refresh_views()
+        screen.refresh_views()  # prompted once, not at every repaint
+        await pilot.pause()
+        prompts = [n.message for n in app._notifications if n.title == "Update due"]
+        assert len(prompts) == 1 and prompts[0].startswith(
+            "tactical update: conditions, actions, needs owed since 11:00")
+        table = screen.query_one("#cases-table")
+        table.move_cursor(row=table.get_row_index("RC-[/b]"))
+        await pilot.press("m")  # the send form shows the message: customer name and all
+        await until(pilot, lambda: type(app.screen).__name__ == "ActionForm", "the form")
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "[bold red]王芳:100:" in shown and "RC-[/b]" in shown
+        await pilot.press("escape")

@@ -64,9 +64,9 @@ def _done(result: Done, as_json: bool) -> None:
 def open_cmd(case_id: str = typer.Argument(..., metavar="ID"),
              kind: str = typer.Option(..., "--kind", help="recall, repair, complaint..."),
              tier: str = typer.Option("tier2", "--tier", help="VIP, tier1 or tier2."),
-             customer: str = typer.Option("", "--customer"),
-             batch: str = typer.Option("", "--batch"), region: str = typer.Option("", "--region"),
-             product: str = typer.Option("", "--product"),
+             customer: str = typer.Option("", "--customer", show_default="none"),
+             batch: str = typer.Option("", "--batch", show_default="none"), region: str = typer.Option("", "--region", show_default="none"),
+             product: str = typer.Option("", "--product", show_default="none"),
              opened: str | None = typer.Option(None, "--opened", help="When it was opened "
                                                "(ISO; default now)."),
              operation: str | None = typer.Option(None, "--operation"),
@@ -185,7 +185,7 @@ def send_cmd(case: str = typer.Argument(..., metavar="CASE"),
 @incident_app.command("resolve")
 @guarded
 def resolve_cmd(case: str = typer.Argument(..., metavar="CASE"),
-                resolution: str = typer.Option("", "--resolution", help="What was done."),
+                resolution: str = typer.Option("", "--resolution", show_default="none", help="What was done."),
                 expect: int | None = typer.Option(None, "--expect-version", help=EXPECT_HELP),
                 key: str | None = typer.Option(None, "--key", help=KEY_HELP),
                 db: Path | None = db_option(), who: str | None = as_option(),
@@ -205,7 +205,7 @@ def _selection(desk: Any, queue: str, operation: str | None, filter_: str) -> Se
 @guarded
 def list_cmd(queue: str = typer.Option("all", "--queue", help=QUEUE_HELP),
              operation: str | None = typer.Option(None, "--operation"),
-             filter_: str = typer.Option("", "--filter", help="key=value words (tier, pool, "
+             filter_: str = typer.Option("", "--filter", show_default="none", help="key=value words (tier, pool, "
                                          "playbook, level, state, batch, region, owner, kind) "
                                          "and search words."),
              limit: int = typer.Option(200, "--limit", min=1),
@@ -265,11 +265,11 @@ def bulk_cmd(action: str = typer.Argument(..., metavar="ACTION",
                                           help=BULK_HELP),
              queue: str = typer.Option("all", "--queue", help=QUEUE_HELP),
              operation: str | None = typer.Option(None, "--operation"),
-             filter_: str = typer.Option("", "--filter", help="The selection (as in list)."),
-             owner: str = typer.Option("", "--owner"), level: str | None = typer.Option(
+             filter_: str = typer.Option("", "--filter", show_default="none", help="The selection (as in list)."),
+             owner: str = typer.Option("", "--owner", show_default="none"), level: str | None = typer.Option(
                  None, "--level"), reason: str = typer.Option("bulk", "--reason"),
              obligation: str | None = typer.Option(None, "--obligation"),
-             text: str = typer.Option("", "--text"),
+             text: str = typer.Option("", "--text", show_default="none"),
              key: str | None = typer.Option(None, "--key", help=KEY_HELP),
              db: Path | None = db_option(), who: str | None = as_option(),
              as_json: bool = json_option()) -> None:
@@ -300,8 +300,8 @@ def op_open(op_id: str = typer.Argument(..., metavar="ID"),
             playbook: str = typer.Option(..., "--playbook", help="A bundled playbook or a "
                                          "file."),
             lead: str | None = typer.Option(None, "--lead", help="Default: whoever opens it."),
-            summary: str = typer.Option("", "--summary"),
-            cadence: list[str] = typer.Option([], "--cadence", help="KIND=DURATION, e.g. "
+            summary: str = typer.Option("", "--summary", show_default="none"),
+            cadence: list[str] = typer.Option([], "--cadence", show_default="none", help="KIND=DURATION, e.g. "
                                               "tactical=1h (tactical, management, public)."),
             opened: str | None = typer.Option(None, "--opened", help="When it began (ISO)."),
             key: str | None = typer.Option(None, "--key", help=KEY_HELP),
@@ -344,9 +344,9 @@ def op_level(op_id: str = typer.Argument(..., metavar="OPERATION"),
 @guarded
 def op_update(op_id: str = typer.Argument(..., metavar="OPERATION"),
               kind: str = typer.Argument(..., metavar="KIND", help=UPDATE_HELP),
-              conditions: str = typer.Option("", "--conditions"),
-              actions: str = typer.Option("", "--actions"),
-              needs: str = typer.Option("", "--needs"), text: str = typer.Option("", "--text"),
+              conditions: str = typer.Option("", "--conditions", show_default="none"),
+              actions: str = typer.Option("", "--actions", show_default="none"),
+              needs: str = typer.Option("", "--needs", show_default="none"), text: str = typer.Option("", "--text", show_default="none"),
               key: str | None = typer.Option(None, "--key", help=KEY_HELP),
               db: Path | None = db_option(), who: str | None = as_option(),
               as_json: bool = json_option()) -> None:
@@ -363,7 +363,7 @@ def op_role(op_id: str = typer.Argument(..., metavar="OPERATION"),
             role: str = typer.Argument(..., metavar="ROLE",
                                        help="lead, communications, resources, scribe"),
             person: str = typer.Argument(..., metavar="PERSON"),
-            summary: str = typer.Option("", "--summary", help="The handoff: what the new "
+            summary: str = typer.Option("", "--summary", show_default="none", help="The handoff: what the new "
                                         "holder takes on (needed for the lead)."),
             key: str | None = typer.Option(None, "--key", help=KEY_HELP),
             db: Path | None = db_option(), who: str | None = as_option(),
@@ -396,7 +396,7 @@ def op_task(op_id: str = typer.Argument(..., metavar="OPERATION"),
 @guarded
 def op_done(op_id: str = typer.Argument(..., metavar="OPERATION"),
             task: str = typer.Argument(..., metavar="TASK"),
-            note: str = typer.Option("", "--note"),
+            note: str = typer.Option("", "--note", show_default="none"),
             key: str | None = typer.Option(None, "--key", help=KEY_HELP),
             db: Path | None = db_option(), who: str | None = as_option(),
             as_json: bool = json_option()) -> None:

@@ -7,7 +7,7 @@
     muster live review OPERATION [--out DIR]             the post-incident review
     muster live sample [--month 2026-12] [--seed N]      the quality post's 5% sample
     muster live to-drill OPERATION --out drill.yaml      a drill from what happened
-    muster live retention [DAYS]                         how long records are kept (>= 3 y)
+    muster live retention [--set DAYS]                   how long records are kept (>= 3 y)
 
 Every command takes `--db` (default: the user's data folder) and exits 2 with located lines
 on bad input, nothing written.
@@ -57,7 +57,7 @@ def import_cmd(csv_file: Path = typer.Argument(..., metavar="CASES.csv"),
                                                     "the cases belong to."),
                playbook: str | None = typer.Option(None, "--playbook", help="Default: the "
                                                    "operation's, else by kind."),
-               column: list[str] = typer.Option([], "--column", help="FIELD=HEADER, e.g. "
+               column: list[str] = typer.Option([], "--column", show_default="none", help="FIELD=HEADER, e.g. "
                                                 "id=工单号 (fields: id, opened, tier, kind, "
                                                 "customer, batch, region, product...)."),
                kind: str | None = typer.Option(None, "--kind", help="The kind of every case "
@@ -128,7 +128,7 @@ def backup_cmd(dest: Path = typer.Argument(..., metavar="DEST"),
 def review_cmd(operation: str = typer.Argument(..., metavar="OPERATION"),
                out: Path | None = typer.Option(None, "--out", help="Folder (default "
                                                "muster-out/review/OPERATION)."),
-               penalty: list[str] = typer.Option([], "--penalty", help="TIER=COST of one SLA "
+               penalty: list[str] = typer.Option([], "--penalty", show_default="none", help="TIER=COST of one SLA "
                                                  "breach, e.g. VIP=800."),
                db: Path | None = db_option(), who: str | None = as_option()) -> None:
     """The post-incident review, drafted from the timeline: review.md/.html and a plot."""
@@ -158,12 +158,13 @@ def sample_cmd(month: str | None = typer.Option(None, "--month", help="YYYY-MM (
                seed: int | None = typer.Option(None, "--seed", help="Default: one derived "
                                                "from the month (reproducible)."),
                share: float = typer.Option(0.05, "--share", help="At least 0.05."),
-               record: bool = typer.Option(True, "--record/--no-record", help="Record the "
-                                           "sample on the desk's timeline."),
+               dry_run: bool = typer.Option(False, "--dry-run/--no-dry-run", help="Draw it "
+                                            "without recording it on the desk's timeline."),
                db: Path | None = db_option(), who: str | None = as_option(),
                as_json: bool = json_option()) -> None:
     """The quality post's monthly sample: at least 5% of the cases closed, at random."""
     from desk.sample import draw, sample_pending
+    record = not dry_run
     with open_desk(db, who, readonly=not record) as desk:
         if month is None:
             now = desk.now()
@@ -203,8 +204,9 @@ def to_drill_cmd(operation: str = typer.Argument(..., metavar="OPERATION"),
 
 @live_app.command("retention")
 @guarded
-def retention_cmd(days: int | None = typer.Argument(None, metavar="[DAYS]",
-                                                    help="Set it (at least 1096: 3 years)."),
+def retention_cmd(days: int | None = typer.Option(None, "--set", metavar="DAYS",
+                                                  show_default="unchanged",
+                                                  help="Set it (at least 1096: 3 years)."),
                   db: Path | None = db_option(), who: str | None = as_option()) -> None:
     """How long records are kept at least; and what is past it."""
     from desk.settings import retention_pending

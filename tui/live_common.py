@@ -64,7 +64,7 @@ def as_option() -> Any:
 
 
 def json_option() -> Any:
-    return typer.Option(False, "--json", help="Print JSON (for scripts and chat bots).")
+    return typer.Option(False, "--json/--no-json", help="Print JSON (for scripts and chat bots).")
 
 
 @contextmanager

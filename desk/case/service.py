@@ -136,7 +136,7 @@ def open_cases(desk: Desk, incidents: list[Incident], *, playbook: str | None = 
                 if book.ref not in desk.model.books:
                     batch.append(book_pending(book, desk.operator))
             header = CaseOpened(incident=incident.model_dump(mode="json"), playbook=book.ref,
-                                operation=operation, source=(sources or [""] * (i + 1))[i])
+                                operation=operation, source=sources[i] if sources else "")
             batch.append(Pending(stream_of(incident.id), "header", payload(header),
                                  actor=desk.operator, stream_kind=STREAM_KIND,
                                  key=None if key is None else f"{key}:{incident.id}"))

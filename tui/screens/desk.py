@@ -23,6 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape as plain
 from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
@@ -36,7 +37,8 @@ from desk.errors import Conflict
 from desk.operation import service as ops
 from desk.projection import Changes
 from desk.queues import QUEUES, Selection, case_row, parse_filter, select
-from desk.views import DEFAULT_ZONE, due_rows, operation_lines, task_rows, timeline_rows
+from desk.views import (DEFAULT_ZONE, due_rows, operation_lines, task_rows, timeline_rows,
+                        updates_due)
 from tui.screens.deskcase import DeskCaseScreen, ReviewScreen
 from tui.screens.deskforms import (Call, bulk_call, bulk_form, case_form, filter_form,
                                    import_form, open_op_form, operation_form, queue_options,
@@ -119,7 +121,7 @@ class DeskScreen(Screen[None]):
         self.changed: Signal[Changes] = Signal(self, "desk-changed")
         self._stop = threading.Event()
         self._writing = threading.Lock()
-        self._shown: list[str] = []
+        self._prompted: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Static(Text("opening the desk..."), id="desk-bar")
@@ -279,6 +281,12 @@ class DeskScreen(Screen[None]):
             tasks = task_rows(model, op.id, now) if op is not None else []
             timeline = timeline_rows(model, operation=self.operation, limit=100)
             problems = len(model.problems)
+            prompts = updates_due(model, op.id, now) if op is not None else []
+        for key, prompt in prompts:  # status updates prompted when due, once each
+            if key not in self._prompted:
+                self._prompted.add(key)
+                self.notify(prompt, title="Update due", severity="warning", timeout=15,
+                            markup=False)
         bar = Text(no_wrap=True, overflow="ellipsis")
         bar.append(" LIVE ", style="bold black on green")
         bar.append(f"  {local_text(desk.now(), zone, date=True)}", style="bold")
@@ -308,7 +316,6 @@ class DeskScreen(Screen[None]):
         for i, (line, style) in enumerate(panel):
             text.append(("\n" if i else "") + line, style=style)
         self.query_one("#op-panel", Static).update(text)
-        self._shown = [r.id for r in rows]
 
     # -- commands ----------------------------------------------------------------------------
     def selected_case(self) -> str | None:
@@ -434,9 +441,9 @@ class DeskScreen(Screen[None]):
             def confirmed(yes: bool | None) -> None:
                 if yes:
                     self.run(bulk_call(ids, values, k), f"Bulk {values['action']}")
-            self.app.push_screen(ConfirmScreen(f"{values['action']} {len(ids)} case(s) of "
-                                               f"{described}?", yes="Do it", no="Cancel"),
-                                 confirmed)
+            self.app.push_screen(ConfirmScreen(plain(f"{values['action']} {len(ids)} case(s) "
+                                                     f"of {described}?"), yes="Do it",
+                                               no="Cancel"), confirmed)
         self.app.push_screen(bulk_form(described, len(ids)), chosen)
 
     def _selected_ids(self) -> list[str]:
