@@ -34,6 +34,7 @@ def home(console: Console) -> None:
         "  muster simulate                         a normal week: report and plots\n"
         "  muster simulate defective-batch-surge   a 3x surge for two weeks\n"
         "  muster calibrate EVENTS.csv             a scenario from your ticket log\n"
+        "  muster live                             the live coordination desk\n"
         "  muster playbook show standard-repair    states, transitions, timers\n"
         "  muster playbook graph standard-repair   a state diagram (mermaid, dot)\n"
         "  muster playbook lint my-playbook.yaml   check your own playbook\n"
