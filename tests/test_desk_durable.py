@@ -155,3 +155,25 @@ def test_a_damaged_or_hostile_snapshot_is_ignored(tmp_path: Path) -> None:
     with Desk.open(path, operator="x", clock=clock, readonly=True) as desk:
         assert "holds only plain values, not posix.system" in desk.snapshot_note
         assert len(desk.model.cases) == 10
+
+
+def test_a_store_of_the_schema_before_the_desk_becomes_a_desk(tmp_path: Path) -> None:
+    """A drill record store as Muster wrote it before the live desk (schema 2): read-only
+    commands read it as it is; the first desk write upgrades it, every drill event kept."""
+    from tests.store_helpers import digest, make_v2, pragma, raw_rows
+
+    path = tmp_path / "drills.sqlite"
+    rows = make_v2(path)
+    before = digest(path)
+    with Desk.open(path, operator="王芳", readonly=True) as desk:
+        assert desk.model.cases == {} and desk.model.position == 10  # drills: not the desk's
+    assert digest(path) == before and pragma(path, "user_version") == 2
+    with Desk.open(path, operator="王芳", clock=WallClock()) as desk:
+        open_recall(desk, 3)
+        assert len(desk.model.cases) == 3
+    assert pragma(path, "user_version") == 3
+    for sid, expected in rows.items():
+        assert raw_rows(path, sid) == expected
+    with Desk.open(path, operator="李强", readonly=True) as desk:
+        # 10 drill events, then the desk's settings, the playbook, the operation, 3 cases
+        assert desk.model.position == 16 and len(desk.model.timeline) == 4
