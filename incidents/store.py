@@ -60,6 +60,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -251,7 +252,6 @@ class EventStore(ABC):
         """Start a stream: its row, and `header` as event 1 (kind "header"). Returns its id
         (UUID4 hex unless given). An id already used is refused (`ConflictError`), unless
         `key` names the earlier start: then that stream's id is returned."""
-        import uuid
         sid = uuid.uuid4().hex if stream_id is None else stream_id
         done = self.write([Pending(sid, "header", header, wall=wall, key=key, actor=actor,
                                    stream_kind=kind)])

@@ -114,6 +114,11 @@ def test_the_same_key_is_applied_once(desk: Desk) -> None:
     assert (first.written, first.repeated) == (1, False)
     assert again.repeated and "already done" in again.message
     assert [k for k, _ in events_of(desk, "RC-0001")] == ["fired"]
+    first_open = cases.open_case(desk, recall(1, batch="B9")[0].model_copy(update={"id": "X-1"}),
+                                 key="crm-import-7")
+    retry = cases.open_case(desk, recall(1, batch="B9")[0].model_copy(update={"id": "X-1"}),
+                            key="crm-import-7")
+    assert (first_open.written, retry.repeated) == (1, True)
     note = cases.note(desk, "RC-0001", "客户已确认", key="n1")
     assert cases.note(desk, "RC-0001", "客户已确认", key="n1").repeated and note.written == 1
 

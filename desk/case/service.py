@@ -102,6 +102,8 @@ def open_cases(desk: Desk, incidents: list[Incident], *, playbook: str | None = 
     """Open many cases in one batch (an import): all or none. `where` names each one's
     origin for messages (FILE:ROW); `key` makes each case's key `KEY:ID`."""
     labels = where or [desk.where] * len(incidents)
+    desk.poll()
+    again: list[Done] = []
     with desk.lock:
         books: dict[str, Book] = {}
         op_book = None
@@ -114,6 +116,10 @@ def open_cases(desk: Desk, incidents: list[Incident], *, playbook: str | None = 
         batch: list[Pending] = []
         seen: set[str] = set()
         for i, incident in enumerate(incidents):
+            if key is not None and desk.store.keyed(f"{key}:{incident.id}") is not None:
+                again.append(Done(incident.id, f"{incident.id}: already opened (the same key)",
+                                  0, True, 1))
+                continue  # a retry: this case was opened under this key before
             if len(incident.id) > 80 or not incident.id.isprintable() \
                     or incident.id != incident.id.strip():
                 raise DeskError(labels[i], f"case id {incident.id!r}: 1 to 80 printable "
@@ -140,8 +146,8 @@ def open_cases(desk: Desk, incidents: list[Incident], *, playbook: str | None = 
             batch.append(Pending(stream_of(incident.id), "header", payload(header),
                                  actor=desk.operator, stream_kind=STREAM_KIND,
                                  key=None if key is None else f"{key}:{incident.id}"))
-    written = desk.submit(batch)
-    out = []
+    written = desk.submit(batch) if batch else []
+    out = again
     for w in written:
         if w.seq == 1 and w.stream_id.startswith("case:"):
             case_id = w.stream_id[5:]
