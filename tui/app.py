@@ -144,7 +144,10 @@ class MusterApp(App[None]):
     def _desk(self) -> None:
         from tui.live_common import default_db
         path = self.config.live or default_db()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the desk screen says why the database cannot be opened
         self._open_desk(path)
 
     def _open_desk(self, path: Path) -> None:
