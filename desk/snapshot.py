@@ -40,6 +40,7 @@ FORMAT = 1
 NAME = f"desk-model-{FORMAT}"
 _MAGIC = b"MUSTER-DESK-SNAPSHOT\x00"
 _EMPTY: Mapping[str, int] = MappingProxyType({})
+_FIELDS = tuple(Incident.model_fields)
 
 
 class SnapshotError(ValueError):
@@ -59,29 +60,31 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
-def _incident(inc: Incident) -> dict[str, Any]:
-    return {**inc.model_dump(mode="json"), "__set__": sorted(inc.model_fields_set)}
+def _incident(inc: Incident) -> tuple[Any, ...]:
+    """The incident's fields in the model's order (a tuple loads faster than a dict), then
+    the names of those that were given."""
+    data = inc.model_dump(mode="json")
+    return (*(data[name] for name in _FIELDS), tuple(sorted(inc.model_fields_set)))
 
 
 _ENUMS = {"tier": {t.value: t for t in Tier}, "severity": {s.value: s for s in Severity},
           "channel": {c.value: c for c in Channel}}
 
 
-_FIELDS = tuple(Incident.model_fields)
-
-
-def _incident_back(data: dict[str, Any]) -> Incident:
+def _incident_back(row: tuple[Any, ...]) -> Incident:
     """An incident as it was validated when its case was opened (not validated again: the
     snapshot's checksum vouches for it). Made as `model_construct` makes one, without its
     per-field bookkeeping (a long operation has tens of thousands); every field is given,
     which the test of snapshots checks by equality with the replayed incident."""
-    values = {name: data[name] for name in _FIELDS}
+    if len(row) != len(_FIELDS) + 1:
+        raise SnapshotError("an incident of another shape")
+    values = dict(zip(_FIELDS, row))
     values["opened_at"] = datetime.fromisoformat(values["opened_at"])
     for name, members in _ENUMS.items():
         values[name] = members[values[name]]
     incident = Incident.__new__(Incident)
     object.__setattr__(incident, "__dict__", values)
-    object.__setattr__(incident, "__pydantic_fields_set__", set(data.get("__set__", _FIELDS)))
+    object.__setattr__(incident, "__pydantic_fields_set__", set(row[-1]))
     object.__setattr__(incident, "__pydantic_extra__", None)
     object.__setattr__(incident, "__pydantic_private__", None)
     return incident
@@ -149,10 +152,37 @@ def _operation_back(row: tuple[Any, ...], books: dict[str, Book]) -> OperationVi
         problems)
 
 
+def _shared(value: Any, seen: dict[Any, Any]) -> Any:
+    """`value` with its short texts and small tuples shared by identity (pickle writes and
+    reads a shared object once: tiers, states, names, refs repeat across thousands of
+    cases)."""
+    if isinstance(value, str):
+        return seen.setdefault(value, value) if len(value) <= 64 else value
+    if isinstance(value, tuple):
+        out = tuple(_shared(v, seen) for v in value)
+        return seen.setdefault(out, out) if len(out) <= 16 and _hashable(out) else out
+    if isinstance(value, list):
+        return [_shared(v, seen) for v in value]
+    if isinstance(value, dict):
+        return {_shared(k, seen): _shared(v, seen) for k, v in value.items()}
+    if isinstance(value, set):
+        return {_shared(v, seen) for v in value}
+    return value
+
+
+def _hashable(value: tuple[Any, ...]) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def dump(model: DeskModel, version: str) -> bytes:
     """The projection as bytes (call it with the desk's lock held)."""
+    seen: dict[Any, Any] = {}
     body = (FORMAT, version, model.position,
-            [_case(v) for v in model.cases.values()],
+            [_shared(_case(v), seen) for v in model.cases.values()],
             [_operation(op) for op in model.operations.values()],
             (model.settings.retention_days, model.settings.started, model.settings.samples),
             model.timeline.columns,
