@@ -12,9 +12,9 @@ threads or processes never lose or share a number; the busy timeout makes them q
 retry loop, not a fair queue: under heavy load a writer can time out, and then it fails loudly
 with nothing written). Readers never block writers.
 
-Measured here (2 vCPUs, ext4): one event per transaction makes 3,300 appends a second on a
-quiet disk and 300 on a busy one (the fsync takes 0.3 to 3.6 ms); a batch of 1,000 in one
-transaction makes tens of thousands (`python -m benchmarks.bench_live`). Open a store in the
+Measured here (2 vCPUs, ext4, shared with other work): one event per transaction makes 1,300
+to 3,300 appends a second on a quiet disk and 200 to 300 on a busy one (the fsync takes 0.3 to
+3.6 ms); batches of 1,000 make 13,000 to 18,000 a second (`python -m benchmarks.bench_live`). Open a store in the
 process that uses it: a SQLite connection must not cross fork().
 """
 
