@@ -13,9 +13,9 @@ import pytest
 
 from incidents.store import APPLICATION_ID, EventStore, StoreError
 
-__all__ = ["SPAWN", "SIDE_SUFFIXES", "V1_SCHEMA", "WHEN", "SCENARIO_TEXT", "digest",
-           "side_files", "refuse", "new_store", "make_v1", "raw_rows", "schema", "pragma",
-           "in_threads"]
+__all__ = ["SPAWN", "SIDE_SUFFIXES", "V1_SCHEMA", "V2_EXTRA", "WHEN", "SCENARIO_TEXT",
+           "digest", "side_files", "refuse", "new_store", "make_v1", "make_v2", "raw_rows",
+           "schema", "pragma", "in_threads"]
 
 SPAWN = multiprocessing.get_context("spawn")
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -38,6 +38,15 @@ V1_SCHEMA = (
         payload    TEXT NOT NULL,
         PRIMARY KEY (stream_id, seq)
     ) WITHOUT ROWID""",
+)
+
+# What schema 2 added to schema 1, as Muster 0.1 wrote it (the schema before the live desk):
+# the index on kinds and the append-only triggers.
+V2_EXTRA = (
+    "CREATE INDEX events_by_kind ON events (stream_id, kind, seq)",
+    *(f"CREATE TRIGGER {t}_no_{op} BEFORE {op} ON {t} "
+      f"BEGIN SELECT RAISE(ABORT, 'Muster {t} are append-only'); END"
+      for t in ("events", "streams") for op in ("UPDATE", "DELETE")),
 )
 
 WHEN = "2024-03-01T08:00:00.000000+00:00"
@@ -76,19 +85,22 @@ def new_store(path: Path, events: int = 0, payload: str = "") -> str:
     return sid
 
 
-def make_v1(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """A genuine schema-1 store with two streams; returns each stream's rows."""
+def make_v1(path: Path, *, version: int = 1,
+            journal: str = "WAL") -> dict[str, list[tuple[object, ...]]]:
+    """A genuine schema-1 (or 2) store with two streams; returns each stream's rows. The
+    second stream was created first (an hour earlier), so the upgrade to schema 3 numbers
+    its events first."""
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA journal_mode = {journal}")
     conn.execute("BEGIN")
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    for statement in V1_SCHEMA:
+    for statement in V1_SCHEMA + (V2_EXTRA if version == 2 else ()):
         conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
+    conn.execute(f"PRAGMA user_version = {version}")
     rows: dict[str, list[tuple[object, ...]]] = {}
-    for sid, kind, n in (("d1", "drill", 5), ("演练-2", "演练", 3)):
-        conn.execute("INSERT INTO streams VALUES (?, ?, ?)",
-                     (sid, kind, "2024-03-01T08:00:00.000000+00:00"))
+    for sid, kind, n, created in (("d1", "drill", 5, "2024-03-01T08:00:00.000000+00:00"),
+                                  ("演练-2", "演练", 3, "2024-03-01T07:00:00.000000+00:00")):
+        conn.execute("INSERT INTO streams VALUES (?, ?, ?)", (sid, kind, created))
         rows[sid] = [(1, "header", None, "2024-03-01T08:00:00.000000+00:00",
                       '{"scenario":"' + SCENARIO_TEXT.replace("\n", "\\n") + '"}')]
         for seq in range(2, n + 2):
@@ -100,6 +112,11 @@ def make_v1(path: Path) -> dict[str, list[tuple[object, ...]]]:
     conn.close()
     assert side_files(path) == []
     return rows
+
+
+def make_v2(path: Path, journal: str = "WAL") -> dict[str, list[tuple[object, ...]]]:
+    """A genuine schema-2 store (the schema before the live desk) with two streams."""
+    return make_v1(path, version=2, journal=journal)
 
 
 def raw_rows(path: Path, sid: str) -> list[tuple[object, ...]]:

@@ -237,7 +237,7 @@ def test_connection_settings(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
     assert pragma(path, "application_id") == APPLICATION_ID == 0x4D555354
-    assert pragma(path, "user_version") == SCHEMA_VERSION == 2
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 3
     assert pragma(path, "journal_mode") == "wal"  # kept in the file
     with pytest.raises(StoreError, match=r"timeout must be seconds in \(0, 3600\], got 0"):
         EventStore.open(path, timeout=0)
@@ -384,8 +384,8 @@ def test_a_store_written_during_the_check_is_looked_at_again(
         if immutable and len(calls) == 1:
             other = sqlite3.connect(path)  # writes and closes, folding its WAL into the file
             other.execute("INSERT INTO streams VALUES ('late', 'drill', ?)", (WHEN,))
-            other.execute("INSERT INTO events VALUES ('late', 1, 'header', NULL, ?, '{}')",
-                          (WHEN,))
+            other.execute("INSERT INTO events (stream_id, seq, kind, wall, payload) "
+                          "VALUES ('late', 1, 'header', ?, '{}')", (WHEN,))
             other.commit()
             other.close()
             return "is damaged (a torn read)"

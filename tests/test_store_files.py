@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import incidents.store_file as store_file_module
-from incidents.store import APPLICATION_ID, EventStore, StoreError
+from incidents.store import APPLICATION_ID, SCHEMA_VERSION, EventStore, StoreError
 
 from tests.store_helpers import (SCENARIO_TEXT, digest, in_threads, make_v1, new_store, pragma,
                                  raw_rows, refuse, schema, side_files)
@@ -37,7 +37,7 @@ def test_a_version_1_store_is_migrated_and_keeps_every_event(tmp_path: Path) -> 
         assert [e.payload for e in store.events("d1", kinds="inject", after=3)] == \
             [{"n": n, "说明": f"第{n}步"} for n in (4, 5, 6)]
         assert store.append("d1", "action", {}) == 7
-    assert pragma(path, "user_version") == 2
+    assert pragma(path, "user_version") == SCHEMA_VERSION
     for sid, expected in rows.items():
         assert raw_rows(path, sid)[:len(expected)] == expected
     fresh = tmp_path / "fresh.db"
@@ -61,7 +61,7 @@ def test_openers_racing_to_migrate_all_succeed(tmp_path: Path) -> None:
             store.append("d1", "action", {"i": i})
 
     assert in_threads(open_and_append, 6) == []
-    assert pragma(path, "user_version") == 2
+    assert pragma(path, "user_version") == SCHEMA_VERSION
     assert [r[0] for r in raw_rows(path, "d1")] == list(range(1, 13))
 
 
@@ -69,11 +69,12 @@ def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "old.db"
     make_v1(path)
-    step = store_file_module._MIGRATIONS[0]
-    monkeypatch.setattr(store_file_module, "_MIGRATIONS", (step + (step[0],),))  # fails at the end
+    step, *later = store_file_module._MIGRATIONS
+    monkeypatch.setattr(store_file_module, "_MIGRATIONS",  # the first step fails at its end
+                        (step + (step[0],), *later))
     message = refuse(path)
-    assert message == (f"{path}: error: cannot upgrade the store from schema 1 to 2 (index "
-                       "events_by_kind already exists); it is unchanged")
+    assert message == (f"{path}: error: cannot upgrade the store from schema 1 to "
+                       f"{SCHEMA_VERSION} (index events_by_kind already exists); it is unchanged")
     assert pragma(path, "user_version") == 1
     assert "events_by_kind" not in {name for _, name, _ in schema(path)}
 
@@ -85,16 +86,16 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.execute("PRAGMA user_version = 7")
     conn.close()
     assert refuse(path) == (f"{path}: error: written by a newer Muster (schema 7); this "
-                            "version reads up to schema 2; upgrade Muster")
+                            f"version reads up to schema {SCHEMA_VERSION}; upgrade Muster")
 
 
 def test_a_newer_schema_still_in_another_programs_wal_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     new_store(path, 3)
     other = sqlite3.connect(path, isolation_level=None)
-    other.execute("PRAGMA user_version = 7")  # in its WAL; the file's header still says 2
+    other.execute("PRAGMA user_version = 7")  # in its WAL; the file's header has the old one
     with path.open("rb") as f:
-        assert int.from_bytes(f.read(64)[60:64], "big") == 2
+        assert int.from_bytes(f.read(64)[60:64], "big") == SCHEMA_VERSION
     before = digest(path)
     with pytest.raises(StoreError, match=r"written by a newer Muster \(schema 7\)"):
         EventStore.open(path)
@@ -149,6 +150,8 @@ def corrupt_middle_page(offset: int, value: bytes) -> Callable[[Path], None]:
         new_store(path, 300, "x" * 200)
         data = bytearray(path.read_bytes())
         page = (len(data) // 4096 // 2) * 4096
+        while data[page] != 13:  # the first table leaf page from the middle on
+            page += 4096
         assert data[page] in (2, 5, 10, 13)  # a b-tree page
         data[page + offset:page + offset + len(value)] = value
         path.write_bytes(bytes(data))

@@ -3,7 +3,8 @@
 `make_app` builds the app for the CLI and the tests alike (the record store, the output
 folder, the drill catalog and the clock are injectable, so tests run on a temporary store
 with a clock they move by hand). `run_app` is what `muster` opens in a terminal;
-`run_drill_app` opens straight on a resumed drill (`muster drill resume`).
+`run_drill_app` opens straight on a resumed drill (`muster drill resume`); `run_live_app` on
+the live coordination desk (`muster live`), which the home screen also opens (key v).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from textual import on
@@ -24,10 +26,10 @@ from simulation.drills.otherdays import DEFAULT_DAYS
 from simulation.drills.record import DEFAULT_STORE, DrillRecorder
 from simulation.drills.session import DrillSession
 from simulation.errors import SimulationError
-from tui.messages import DrillEnded, DrillStarted, GoHome, OpenBriefing
+from tui.messages import DrillEnded, DrillStarted, GoHome, OpenBriefing, OpenDesk
 from tui.screens import BriefingScreen, DrillScreen, HelpScreen, HomeScreen, ScoreScreen
 
-__all__ = ["AppConfig", "MusterApp", "make_app", "run_app", "run_drill_app"]
+__all__ = ["AppConfig", "MusterApp", "make_app", "run_app", "run_drill_app", "run_live_app"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class AppConfig:
     """Whether a drill started from its briefing starts with the clock running."""
     review_days: int = DEFAULT_DAYS
     """Other days the score screen replays the team's decisions on (0: none)."""
+    live: Path | None = None
+    """The live desk's database: the app opens on the desk (`muster live`); None: home."""
+    operator: str = ""
+    """Who is at the live desk (default: MUSTER_OPERATOR, else the login name)."""
+    desk_clock: Callable[[], datetime] | None = None
+    """The live desk's wall clock (default: the real time, UTC)."""
+    desk_poll: float = 0.25
+    """Seconds between the live desk's looks at the database."""
 
 
 class MusterApp(App[None]):
@@ -68,6 +78,8 @@ class MusterApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.config.store, self.config.out_dir,
                                     self.config.drills))
+        if self.config.live is not None:
+            self._open_desk(self.config.live)
         session, recorder = self._resumed
         if session is not None:
             self.push_screen(self._drill_screen(session, recorder, running=False))
@@ -131,14 +143,33 @@ class MusterApp(App[None]):
         if home is not None:
             home.refresh_lists()
 
+    @on(OpenDesk)
+    def _desk(self) -> None:
+        from tui.live_common import default_db
+        path = self.config.live or default_db()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the desk screen says why the database cannot be opened
+        self._open_desk(path)
+
+    def _open_desk(self, path: Path) -> None:
+        from desk.clock import system_clock
+        from tui.live_common import default_operator
+        from tui.screens.desk import DeskScreen
+        self.push_screen(DeskScreen(path, self.config.operator or default_operator(),
+                                    clock=self.config.desk_clock or system_clock,
+                                    poll=self.config.desk_poll, out_dir=self.config.out_dir))
+
     # -- everywhere --------------------------------------------------------------------------
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The palette offers every drill command while a drill is on screen."""
-        if isinstance(screen, DrillScreen):
-            for title, help_, callback in screen.palette_commands():
+        commands = getattr(screen, "palette_commands", None)  # the drill and the live desk
+        if commands is not None:
+            for title, help_, callback in commands():
                 yield SystemCommand(title, help_, callback)
         yield from super().get_system_commands(screen)
 
@@ -147,11 +178,13 @@ def make_app(*, store: Path = DEFAULT_STORE, out_dir: Path = Path("muster-out"),
              drills: Callable[[], Sequence[DrillInfo]] = bundled_drills,
              clock: Callable[[], float] = time.monotonic, tick: float = 0.25,
              running: bool = True, session: DrillSession | None = None,
-             recorder: DrillRecorder | None = None,
-             review_days: int = DEFAULT_DAYS) -> MusterApp:
+             recorder: DrillRecorder | None = None, live: Path | None = None,
+             operator: str = "", desk_clock: Callable[[], datetime] | None = None,
+             desk_poll: float = 0.25, review_days: int = DEFAULT_DAYS) -> MusterApp:
     """The app, for the CLI and the tests alike (see the module docstring)."""
     config = AppConfig(store=store, out_dir=out_dir, drills=drills, clock=clock, tick=tick,
-                       running=running, review_days=review_days)
+                       running=running, live=live, operator=operator, desk_clock=desk_clock,
+                       desk_poll=desk_poll, review_days=review_days)
     return MusterApp(config, session, recorder)
 
 
@@ -163,3 +196,8 @@ def run_app() -> None:
 def run_drill_app(session: DrillSession, recorder: DrillRecorder | None) -> None:
     """A resumed drill, straight on the drill screen (its store stays the caller's)."""
     make_app(session=session, recorder=recorder).run()
+
+
+def run_live_app(db: Path, operator: str) -> None:
+    """`muster live`: straight on the coordination desk (escape goes home)."""
+    make_app(live=db, operator=operator).run()

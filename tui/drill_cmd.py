@@ -21,8 +21,9 @@ from rich.table import Table
 
 from incidents.store import EventStore
 from simulation.drills.catalog import bundled_drills
-from simulation.drills.record import DEFAULT_STORE, open_record, replay, resume, start_record
 from simulation.drills.examples import STYLES, example_script
+from simulation.drills.record import (DEFAULT_STORE, check_resumable, open_record, replay, resume,
+                                     start_record)
 from simulation.drills.script import load_script, play, take_rest
 from simulation.drills.session import DrillSession
 from simulation.drills.views import resources
@@ -144,7 +145,7 @@ def replay_cmd(
 ) -> None:
     """Re-run a recorded drill and check that it reproduces the event log exactly."""
     try:
-        store, sid = open_record(record, stream)
+        store, sid = open_record(record, stream, readonly=True)
         try:
             report = replay(store, sid)
         finally:
@@ -173,14 +174,21 @@ def resume_cmd(
 ) -> None:
     """Continue an interrupted drill: every decision taken before is kept."""
     try:
-        store, sid = open_record(record, stream)
+        steps = load_script(script) if script is not None else None  # refused: nothing opened
+        store, sid = open_record(record, stream, readonly=True)
+        try:  # refused (ended, damaged) before the file is opened for writing
+            check_resumable(store, sid)
+        finally:
+            store.close()
+        store, sid = open_record(record, sid)
         try:
             session, recorder = resume(store, sid)
-            if script is None:
+            if steps is None:
                 from tui.app import run_drill_app  # Textual only when it is needed
                 run_drill_app(session, recorder)
                 return
-            take_rest(session, load_script(script))
+            assert steps is not None
+            take_rest(session, steps)
             recorder.finish(session)
         finally:
             store.close()

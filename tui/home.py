@@ -36,6 +36,7 @@ def home(console: Console) -> None:
         "  muster simulate defective-batch-surge   a 3x surge for two weeks\n"
         "  muster calibrate LOG                    a scenario from your call or ticket log\n"
         "  muster backtest LOG --train .. --forecast ..   is its forecast any good?\n"
+        "  muster live                             the live coordination desk\n"
         "  muster playbook show standard-repair    states, transitions, timers\n"
         "  muster playbook graph standard-repair   a state diagram (mermaid, dot)\n"
         "  muster playbook lint my-playbook.yaml   check your own playbook\n"

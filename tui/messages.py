@@ -15,7 +15,7 @@ from simulation.drills.catalog import DrillInfo
 from simulation.drills.record import DrillRecorder
 from simulation.drills.session import DrillSession
 
-__all__ = ["OpenBriefing", "DrillStarted", "DrillEnded", "GoHome"]
+__all__ = ["OpenBriefing", "DrillStarted", "DrillEnded", "GoHome", "OpenDesk"]
 
 
 @dataclass
@@ -48,3 +48,8 @@ class DrillEnded(Message):
 @dataclass
 class GoHome(Message):
     """Back to the home screen."""
+
+
+@dataclass
+class OpenDesk(Message):
+    """Open the live coordination desk (from the home screen)."""

@@ -155,7 +155,7 @@ def list_drills(
             console.print(f"no drills recorded yet ({store_path} does not exist): play one "
                           "with `muster`")
             return
-        with EventStore.open(store_path, create=False) as store:
+        with EventStore.open(store_path, create=False, readonly=True) as store:
             rows = training_record(store, team)
     except (SimulationError, ValueError) as exc:
         raise fail(exc) from None

@@ -34,7 +34,7 @@ from simulation.scenario.loader import LoadedScenario, scenario_from_text
 __all__ = ["DEFAULT_STORE", "STREAM_KIND", "FORMAT", "DrillRecorder", "RecordedDrill",
            "RecordedAction",
            "ReplayReport", "start_record", "open_record", "load_record", "rebuild", "replay",
-           "resume"]
+           "check_resumable", "resume"]
 
 DEFAULT_STORE = Path("muster-out") / "drills.sqlite"
 """Where drills are recorded unless told otherwise (one store, one stream per drill)."""
@@ -86,13 +86,15 @@ def start_record(store: EventStore, loaded: LoadedScenario, seed: int, *, team: 
     return DrillRecorder(store, store.new_stream(STREAM_KIND, header))
 
 
-def open_record(ref: str | Path, stream: str | None = None) -> tuple[EventStore, str]:
+def open_record(ref: str | Path, stream: str | None = None, *,
+                readonly: bool = False) -> tuple[EventStore, str]:
     """The store and stream a record reference names: a store file (its latest drill, or
-    `stream`, an id or a unique prefix of one), or an id/prefix in the default store."""
+    `stream`, an id or a unique prefix of one), or an id/prefix in the default store.
+    `readonly`: for commands that only read (replay, listing): the file is left as it is."""
     path = Path(ref)
     if not path.exists() and DEFAULT_STORE.exists() and stream is None:
         path, stream = DEFAULT_STORE, str(ref)
-    store = EventStore.open(path, create=False)
+    store = EventStore.open(path, create=False, readonly=readonly)
     try:
         drills = store.streams(STREAM_KIND)
         if not drills:
@@ -260,12 +262,19 @@ def replay(store: EventStore, stream_id: str) -> ReplayReport:
                         "`muster drill resume` continues it)", log_digest(session.world))
 
 
-def resume(store: EventStore, stream_id: str) -> tuple[DrillSession, DrillRecorder]:
-    """The interrupted drill, caught up to where its record stops, recording again."""
+def check_resumable(store: EventStore, stream_id: str) -> RecordedDrill:
+    """The record, if it can be resumed (it has no end); else the reason, as an error. A
+    store opened read-only suffices, so a refused resume changes nothing."""
     record = load_record(store, stream_id)
     if record.end is not None:
         raise SimulationError(f"{store.path}: error: drill {stream_id[:8]} ended "
                               f"({record.end.get('reason')}); nothing to resume")
+    return record
+
+
+def resume(store: EventStore, stream_id: str) -> tuple[DrillSession, DrillRecorder]:
+    """The interrupted drill, caught up to where its record stops, recording again."""
+    record = check_resumable(store, stream_id)
     session = DrillSession(rebuild(record), int(record.header["seed"]))
     for rec in record.actions:
         session.advance(rec.minute)

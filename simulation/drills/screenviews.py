@@ -368,7 +368,7 @@ def past_drills(store_path: Path) -> list[PastDrill]:
     if not store_path.exists():
         return []
     out = []
-    with EventStore.open(store_path, create=False) as store:
+    with EventStore.open(store_path, create=False, readonly=True) as store:
         for info in store.streams(STREAM_KIND):
             h = info.header
             ends = list(store.events(info.id, kinds="end"))

@@ -35,6 +35,7 @@ decisions the playbook reserves for command. What the team does not decide does 
 | key | |
 |---|---|
 | s / p / r / l / h | start a drill / past drills / reports / playbooks / help |
+| v | the live coordination desk (`muster live`; docs/live.md has its keys) |
 | up, down, enter | choose and open |
 | ctrl+p | command palette |
 | ctrl+q | quit (a drill left this way is kept: resume it from Past drills) |

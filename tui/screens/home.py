@@ -28,7 +28,7 @@ from simulation.drills.screenviews import (
     reports,
 )
 from simulation.drills.training import TrainingRow, cadence_warnings, training_record, trends
-from tui.messages import OpenBriefing
+from tui.messages import OpenBriefing, OpenDesk
 from tui.screens.help import HELP_TEXT
 from tui.screens.records import PastDrillScreen, ReportScreen
 
@@ -45,6 +45,7 @@ class HomeScreen(Screen[None]):
 
     BINDINGS = [*(Binding(key, f"tab('{tab}')", title) for key, tab, title in TABS),
                 Binding("question_mark", "tab('help')", "Help", show=False),
+                Binding("v", "live_desk", "Live desk"),
                 Binding("ctrl+q", "app.quit", "Quit")]
 
     def __init__(self, store_path: Path, out_dir: Path,
@@ -120,7 +121,7 @@ class HomeScreen(Screen[None]):
         training: list[TrainingRow] | str = []
         if self.store_path.exists() and not isinstance(past, str):
             try:
-                with EventStore.open(self.store_path, create=False) as store:
+                with EventStore.open(self.store_path, create=False, readonly=True) as store:
                     training = training_record(store)
             except IncidentsError as exc:
                 training = str(exc)
@@ -187,6 +188,10 @@ class HomeScreen(Screen[None]):
         note.update(text)
 
     # -- keyboard ----------------------------------------------------------------------------
+    def action_live_desk(self) -> None:
+        """The live coordination desk, on the default database (`muster live`)."""
+        self.post_message(OpenDesk())
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         self._focus_tab(tab)

@@ -100,7 +100,7 @@ class PastDrillScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="record")
     def _check(self) -> None:
         try:
-            with EventStore.open(self.store_path, create=False) as store:
+            with EventStore.open(self.store_path, create=False, readonly=True) as store:
                 report = replay(store, self.past.id)
         except (IncidentsError, SimulationError) as exc:
             self.app.call_from_thread(self._result, Text(str(exc), style="red"))

@@ -1,0 +1,3 @@
+"""Operations on the desk: an emergency grouping cases; level, roles, tasks, status updates."""
+
+__all__: list[str] = []
