@@ -82,7 +82,7 @@ def test_briefing(snap_compare: Callable[..., bool], app: MusterApp) -> None:
 def test_drill(snap_compare: Callable[..., bool], app: MusterApp) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await _into_drill(pilot)
-        assert screen.session.now > 600 and screen.paused
+        assert screen.session.now >= 600 and screen.paused
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 

@@ -87,7 +87,7 @@ def hand_results(charged: str = "ordered", playbook: object | None = None) -> Re
         overtime_premium=0.5, contractor_rate=50.0,
         sla_penalty={Tier.VIP: 100.0, Tier.TIER1: 10.0}, lost_customer={Tier.TIER1: 7.0},
         open_past_deadline={Tier.TIER1: 3.0}, holding_rate=0.5, parts_charged=charged),
-        service_level=[SimpleNamespace(wall_minutes=20.0), SimpleNamespace(wall_minutes=10.0)])
+        service_level=[Duration.parse("20m"), Duration.parse("10m")])
 
     def pool(warmup: tuple, arrivals: tuple, drain: tuple) -> dict:
         keys = ("busy_minutes", "on_duty_minutes", "capacity_minutes", "overtime_minutes",

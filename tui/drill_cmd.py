@@ -174,12 +174,12 @@ def resume_cmd(
 ) -> None:
     """Continue an interrupted drill: every decision taken before is kept."""
     try:
-        steps = load_script(script) if script is not None else None  # refused: nothing opened
         store, sid = open_record(record, stream, readonly=True)
         try:  # refused (ended, damaged) before the file is opened for writing
             check_resumable(store, sid)
         finally:
             store.close()
+        steps = load_script(script) if script is not None else None  # so is a bad script
         store, sid = open_record(record, sid)
         try:
             session, recorder = resume(store, sid)
