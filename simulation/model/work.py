@@ -18,13 +18,16 @@ never runs while the work is being done.
 from __future__ import annotations
 
 import heapq
+from heapq import heappush
 from functools import partial
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import NORMAL
 
 from playbooks.effects import WorkRequested
+from simulation.model.clock import JobEnd
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import StaffPool, WorkQueue
 from simulation.model.streams import PATIENCE, pick
@@ -87,6 +90,7 @@ class Work:
         """case -> [queue entry, its heap, wait id, minute asked, patience armed, job]."""
         self._patience = {k: self._patience_of(k) for k in world.kinds}
         self.patience_timers = TimerWheel(self.env, self._renege)
+        self._done_cbs = (self._done,)
 
     def _patience_of(self, kind: str) -> tuple[tuple[Distribution | None, ...], bool,
                                                frozenset[str] | None] | None:
@@ -203,13 +207,16 @@ class Work:
         if now < world.slowdown_until:
             minutes *= world.slowdown
         pool.started_sum += now
-        self.env.timeout(minutes).callbacks.append(
-            partial(self._done, cid, job, version, pool, minutes))
+        end = JobEnd()
+        end.callbacks = self._done_cbs
+        end.cid, end.job, end.version, end.pool, end.minutes = cid, job, version, pool, minutes
+        env = self.env
+        heappush(env._queue, (env._now + minutes, NORMAL, next(env._eid), end))  # noqa: SLF001
 
-    def _done(self, cid: int, job: tuple, version: int, pool: StaffPool, minutes: float,
-              _: simpy.Event) -> None:
+    def _done(self, end: JobEnd) -> None:
         world: Any = self
-        now = self.env.now
+        cid, job, version, pool, minutes = end.cid, end.job, end.version, end.pool, end.minutes
+        now = self.env._now  # noqa: SLF001
         pool.finished(now, minutes)
         world.push((now, WORK_DONE, cid, pool.index, job[2], minutes))
         if world.touched is not None:

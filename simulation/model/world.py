@@ -32,6 +32,7 @@ from playbooks.effects import (Arm, Breached, Cancel, Closed, Deescalated, Escal
 from playbooks.emergency import EmergencyRuntime
 from playbooks.runtime import Case, Runtime, Step
 from simulation.model.arrivals import _offset, arrival_blocks
+from simulation.model.clock import Call, call_at, call_in, run_until
 from simulation.model.eventlog import CaseTable, EventLog
 from simulation.model.policies import Policy, make_policy
 from simulation.model.staff import StaffPool, WorkQueue, weekly_profile
@@ -267,9 +268,7 @@ class World(Work, Operation):
 
     def _run_to(self, to: float) -> None:
         env = self.env
-        peek, step = env.peek, env.step
-        while peek() <= to:
-            step()
+        run_until(env, to)
         if env.now < to:
             # SimPy moves its clock only by events; a world stepped to a minute stands there
             # (its own `run(until=...)` computes the stop as now + (to - now), which floats
@@ -351,8 +350,9 @@ class World(Work, Operation):
         self._blocks = iter(blocks)
         self._times: list[float] = []
         self._next = 0
+        self._arrive_cbs = (self._arrive,)
         if self._refill():
-            self.env.timeout(max(self._times[0], 0.0)).callbacks.append(self._arrive)
+            call_in(self.env, max(self._times[0], 0.0), self._arrive)
 
     def _refill(self) -> bool:
         """Move to the next block holding arrivals; False when there are no more."""
@@ -379,7 +379,9 @@ class World(Work, Operation):
             if self._next == len(self._times) and not self._refill():
                 break  # arrivals are over
             if self._times[self._next] > now:
-                self.env.timeout(self._times[self._next] - now).callbacks.append(self._arrive)
+                event = Call()
+                event.callbacks = self._arrive_cbs
+                call_at(self.env, now + (self._times[self._next] - now), event)
                 break
         if len(self.log.buffer) > EventLog.FLUSH_AT:
             self.log.flush()
