@@ -9,6 +9,7 @@ and a drill's inject effects change the world at their minute.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
@@ -90,13 +91,13 @@ class Operation:
     def signals(self) -> dict[str, float]:
         """The aggregate signals emergency levels react to, measured now."""
         now = self.env.now
-        for times, window in ((self.recent, 60.0), (self.breach_times, 1440.0),
-                              (self.complaint_times, 1440.0)):
+        for times, window in ((self.breach_times, 1440.0), (self.complaint_times, 1440.0)):
             while times and times[0] < now - window:
                 times.popleft()
+        opened = self.table.opened  # in opening order, so sorted: no record per arrival
         return {
             "open_backlog": float(self.open_count),
-            "arrivals_per_hour": float(len(self.recent)),
+            "arrivals_per_hour": float(len(opened) - bisect_left(opened, now - 60.0)),
             "sla_breaches_24h": float(len(self.breach_times)),
             "stock_outs": float(sum(1 for s in self.stock.values() if s.on_hand == 0)),
             "complaints_24h": float(len(self.complaint_times)),
@@ -210,8 +211,9 @@ class Operation:
         if world.arrivals_closed:
             return
         row = rows.take()
+        block, last = row[0], row[1] + world.row_width - 1
         kinds, kind_cum = world.kinds, world._kind_cum
-        kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[-1])
+        kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, block[last])
         tiers, cum = world._tier_cum[kind]
-        world.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, row[-2]),
+        world.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, block[last - 1]),
                         world.env.now, row)

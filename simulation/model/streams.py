@@ -10,10 +10,11 @@ common random numbers: synchronise by purpose).
 
 So every case gets its own row of uniforms, drawn in bulk with numpy in arrival order (or in
 complaint order for complaints, which only some runs open), and consumes it through inverse
-transforms: `Distribution.quantile(u)`. Path draws (kind, tier, product, durations, outcomes,
-parts, outside events) pop the row from its end; patience draws read its first `PATIENCE`
-slots, which path draws never reach, so a case that waits in one run and not in the other
-still draws its work times from the same slots. A case that outgrows its row (long rework
+transforms: `Distribution.quantile(u)`. Rows are read in place in blocks of `CHUNK` rows
+(`Rows`): a case keeps its block and a cursor, no list of its own. Path draws (kind, tier,
+product, durations, outcomes, parts, outside events) take the row from its end; patience
+draws read its first `PATIENCE` slots, which path draws never reach, so a case that waits in
+one run and not in the other still draws its work times from the same slots. A case that outgrows its row (long rework
 loops) continues on a shared spill generator. Stock lead times and message writing times
 have generators of their own.
 """
@@ -39,7 +40,7 @@ PATIENCE = 2
 """Slots at the start of a row kept for patience draws (one per wait for staff)."""
 
 CHUNK = 1024
-"""Rows drawn at once (one numpy call and one `tolist` per chunk)."""
+"""Rows drawn at once (one numpy call and one `tolist` per block)."""
 
 
 def pick(items: Sequence[T], cumulative: list[float], u: float) -> T:
@@ -73,24 +74,33 @@ def python_random(seq: np.random.SeedSequence) -> random.Random:
 
 
 class Rows:
-    """Rows of uniforms in [0, 1), handed out in order, drawn a chunk at a time."""
+    """Rows of uniforms in [0, 1), handed out in order, drawn a block at a time.
 
-    __slots__ = ("_gen", "_chunk", "_next", "width")
+    A block is one flat list of `CHUNK` rows (one numpy call and one `tolist`); a row is a
+    slice of it that is never copied: `take` hands out the block and the index of the row's
+    first uniform, and the model reads the row in place (World.u). Rows used to be built as a
+    list each (a 2-D `tolist`) and trimmed as they were consumed; the values, and so every
+    draw, are the same: numpy fills a block in row order whatever its shape."""
+
+    __slots__ = ("_gen", "block", "_next", "width")
 
     def __init__(self, seq: np.random.SeedSequence, width: int) -> None:
         self._gen = np.random.Generator(np.random.PCG64(seq))
-        self._chunk: list[list[float]] = []
+        self.block: list[float] = []
+        """The current block: rows of `width` uniforms, one after another."""
         self._next = 0
+        """Index in `block` of the next row's first uniform."""
         self.width = width
 
-    def take(self) -> list[float]:
-        """The next row (a fresh list the caller may keep)."""
-        if self._next == len(self._chunk):
-            self._chunk = self._gen.random((CHUNK, self.width)).tolist()
-            self._next = 0
-        row = self._chunk[self._next]
-        self._next += 1
-        return row
+    def take(self) -> tuple[list[float], int]:
+        """The next row: (its block, the index of its first uniform). The row is
+        `block[i:i + width]`; the caller keeps the block as long as it reads the row."""
+        i = self._next
+        if i == len(self.block):
+            self.block = self._gen.random(CHUNK * self.width).tolist()
+            i = 0
+        self._next = i + self.width
+        return self.block, i
 
 
 class Streams:

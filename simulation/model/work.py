@@ -202,8 +202,12 @@ class Work:
         if world.touched is not None:
             world.touched.add(cid)
             world.serving[cid] = pool.name
-        row = world.rows[cid]  # world.u(cid), written out on the hot path
-        minutes = job[4](row.pop() if len(row) > PATIENCE else world.spill.random())
+        k = world.cursor[cid]  # world.u(cid), written out on the hot path
+        if k % world.row_width >= PATIENCE:
+            world.cursor[cid] = k - 1
+            minutes = job[4](world.blocks[cid][k])
+        else:
+            minutes = job[4](world.spill.random())
         if now < world.slowdown_until:
             minutes *= world.slowdown
         pool.started_sum += now

@@ -120,16 +120,17 @@ class World(Work, Operation):
         self.case_kind: list[str] = []
         self.version: list[int] = []
         """Bumped on every move: work in progress for an older state is moot."""
-        self.rows: list[list[float] | None] = []
-        """The case's uniforms (streams.py), popped from the end; None once it is closed."""
+        self.blocks: list[list[float] | None] = []
+        """The block holding the case's row of uniforms (streams.py); None once closed."""
+        self.cursor: list[int] = []
+        """Index in its block of the case's next path uniform: the row is read from its end
+        down to its first PATIENCE slots (`u`); 0 once closed."""
         self.patience_drawn: dict[int, int] = {}
         """case -> patience slots used (the first PATIENCE of its row)."""
         self.timers = TimerWheel(self.env, self._expire)
         self.open_count = 0
         self.escalated_open = 0
         self.complaints_opened = 0
-        self.recent: deque[float] = deque()
-        """Opening minutes of the last hour (the arrivals_per_hour signal)."""
         self.breach_times: deque[float] = deque()
         self.complaint_times: deque[float] = deque()
         self.complained: set[int] = set()
@@ -369,13 +370,16 @@ class World(Work, Operation):
         now = self.env.now
         take = self.streams.cases.take
         kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
-        while True:  # the arrival this timeout was for, and any others due by now
+        last = self.row_width - 1
+        while True:  # the arrival this event was for, and any others due by now
             self._next += 1
             row = take()
-            kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[-1])
+            block, first = row
+            kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, block[first + last])
             tiers, cum = tier_cum[kind]
-            self.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, row[-2]), now,
-                           row)
+            self.open_case(kind, tiers[0] if cum is None else pick(tiers, cum,
+                                                                   block[first + last - 1]),
+                           now, row)
             if self._next == len(self._times) and not self._refill():
                 break  # arrivals are over
             if self._times[self._next] > now:
@@ -386,24 +390,26 @@ class World(Work, Operation):
         if len(self.log.buffer) > EventLog.FLUSH_AT:
             self.log.flush()
 
-    def open_case(self, kind: str, tier: Tier, now: float, row: list[float],
+    def open_case(self, kind: str, tier: Tier, now: float, row: tuple[list[float], int],
                   customer: str = "", origin: int = -1) -> int:
-        """Open a case of `kind` and `tier` now; `row` holds its uniforms (streams.py), the
-        last ATTRIBUTES of them for its kind, tier and product."""
+        """Open a case of `kind` and `tier` now; `row` is its row of uniforms (`Rows.take`:
+        a block and the row's first index), the last ATTRIBUTES of them for its kind, tier
+        and product."""
         index, code, runtime, products = self._kind[kind]
         cid = len(self.case_kind)
-        product = -1 if products is None else pick(products[0], products[1], row[-3])
-        del row[-ATTRIBUTES:]
+        block, first = row
+        last = first + self.row_width - 1
+        product = -1 if products is None else pick(products[0], products[1], block[last - 2])
         incident = (self._incidents.get((kind, tier, product, customer))
                     or self._incident(kind, tier, product, customer))
         self.cases.append(None)
         self.case_kind.append(kind)
         self.version.append(0)
-        self.rows.append(row)
+        self.blocks.append(block)
+        self.cursor.append(last - ATTRIBUTES)
         tier_index = TIER_INDEX[tier]
         self.table.add(index, tier_index, now)
         self.push((now, OPENED, cid, code, tier_index, 0.0))
-        self.recent.append(now)
         self.open_count += 1
         if origin >= 0:
             self.complaints_opened += 1
@@ -433,16 +439,22 @@ class World(Work, Operation):
         return record
 
     def u(self, cid: int) -> float:
-        """The case's next uniform for a draw along its path (streams.py)."""
-        row = self.rows[cid]
-        return row.pop() if len(row) > PATIENCE else self.spill.random()  # type: ignore[arg-type]
+        """The case's next uniform for a draw along its path (streams.py): its row from the
+        end down to the patience slots, then the spill generator. Rows start at multiples of
+        the row width in their block, so the cursor's place in its row is `k % width`."""
+        k = self.cursor[cid]
+        if k % self.row_width >= PATIENCE:
+            self.cursor[cid] = k - 1
+            return self.blocks[cid][k]  # type: ignore[index]
+        return self.spill.random()
 
     def u_patience(self, cid: int) -> float:
         """The case's next uniform for a patience draw (its row's first slots)."""
         k = self.patience_drawn.get(cid, 0)
         if k < PATIENCE:
             self.patience_drawn[cid] = k + 1
-            return self.rows[cid][k]  # type: ignore[index]
+            cursor = self.cursor[cid]
+            return self.blocks[cid][cursor - cursor % self.row_width + k]  # type: ignore[index]
         return self.spill.random()
 
     # -- effects -----------------------------------------------------------------------------
@@ -514,7 +526,8 @@ class World(Work, Operation):
             self.touched.add(cid)
         if case.closed:
             self.cases[cid] = None  # the log and the case table keep all the metrics need
-            self.rows[cid] = None
+            self.blocks[cid] = None
+            self.cursor[cid] = 0  # a small int: no object kept per closed case
             if self.patience_drawn:
                 self.patience_drawn.pop(cid, None)
         return work
