@@ -215,10 +215,17 @@ class World(Work, Operation):
 
     # -- running -----------------------------------------------------------------------------
     def begin(self) -> None:
-        """Start the world's processes: shifts, arrivals, signals, injects, window edges."""
+        """Start the world's processes: shifts, arrivals, signals, injects, window edges.
+
+        What the hot path pays for is decided here, once: a world a drill watches (`touched`
+        or `boost` set before this call) marks the cases every step changes and records
+        every waiting job; a plain run does neither (`Work.watch`)."""
         if self._started:
             return
         self._started = True
+        if self.touched is not None or self.boost is not None:
+            self.watch()
+            self.apply = self._apply_watched  # type: ignore[method-assign]
         sc = self.loaded.scenario
         env = self.env
         for pool in self.pools.values():
@@ -522,8 +529,6 @@ class World(Work, Operation):
                       float(self.names(e.rule))))
                 if self.waiting and cid in self.waiting:
                     self.requeue(cid, case)
-        if self.touched is not None:
-            self.touched.add(cid)
         if case.closed:
             self.cases[cid] = None  # the log and the case table keep all the metrics need
             self.blocks[cid] = None
@@ -531,6 +536,11 @@ class World(Work, Operation):
             if self.patience_drawn:
                 self.patience_drawn.pop(cid, None)
         return work
+
+    def _apply_watched(self, cid: int, step: Step, now: float) -> WorkRequested | None:
+        """`apply`, and the case is marked changed (a drill's board redraws it)."""
+        self.touched.add(cid)  # type: ignore[union-attr]
+        return World.apply(self, cid, step, now)
 
     def queue_key(self, cid: int, kind: str, case: Case) -> Any:
         """The sort key of the case's waiting work: the policy's, behind a team's boost."""
