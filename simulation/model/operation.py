@@ -19,6 +19,7 @@ import simpy
 
 from playbooks.effects import LevelChanged, MessageOwed, Revoked, Unlocked
 from simulation.model.arrivals import rate_at
+from simulation.model.clock import Call, call_in
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import StaffPool, request_staff
 from simulation.model.streams import Rows, pick
@@ -44,13 +45,14 @@ class Operation:
 
     # -- messages ----------------------------------------------------------------------------
     def owe(self, cid: int, msg: MessageOwed, tier_rank: int) -> None:
-        self.log.add(self.env.now, OWED, cid, self.names(msg.obligation),
-                     self.names(msg.audience), msg.due)
+        now = self.env._now  # noqa: SLF001
+        self.push((now, OWED, cid, self.names(msg.obligation), self.names(msg.audience),
+                   msg.due))
         if cid < 0 and not self.policy.routine_operation_messages:
-            self.operation_owed.append((msg, self.env.now))  # the team sends these itself
+            self.operation_owed.append((msg, now))  # the team sends these itself
             return
         if self.message_queue is None:
-            self.log.add(self.env.now, SENT, cid, self.names(msg.obligation), 1, msg.due)
+            self.push((now, SENT, cid, self.names(msg.obligation), 1, msg.due))
             return
         self.seq += 1
         request_staff(self.message_queue, (-9, tier_rank, msg.due), self.seq,
@@ -78,14 +80,14 @@ class Operation:
     def _write(self, cid: int, msg: MessageOwed, pool: StaffPool) -> None:
         """Somebody of the messaging role writes the message; late if after its due time."""
         minutes = self.loaded.scenario.messages.duration.sample(self.streams.messages)
-        pool.started_sum += self.env.now
-        self.env.timeout(minutes).callbacks.append(partial(self._sent, cid, msg, pool, minutes))
+        pool.started_sum += self.env._now  # noqa: SLF001
+        call_in(self.env, minutes, partial(self._sent, cid, msg, pool, minutes))
 
     def _sent(self, cid: int, msg: MessageOwed, pool: StaffPool, minutes: float,
-              _: simpy.Event) -> None:
-        pool.finished(self.env.now, minutes)
-        self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
-                     int(self.env.now <= msg.due), msg.due)
+              _: Call) -> None:
+        now = self.env._now  # noqa: SLF001
+        pool.finished(now, minutes)
+        self.push((now, SENT, cid, self.names(msg.obligation), int(now <= msg.due), msg.due))
 
     # -- signals, injects, emergency levels --------------------------------------------------
     def signals(self) -> dict[str, float]:

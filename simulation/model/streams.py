@@ -82,25 +82,29 @@ class Rows:
     list each (a 2-D `tolist`) and trimmed as they were consumed; the values, and so every
     draw, are the same: numpy fills a block in row order whatever its shape."""
 
-    __slots__ = ("_gen", "block", "_next", "width")
+    __slots__ = ("_gen", "block", "next", "width")
 
     def __init__(self, seq: np.random.SeedSequence, width: int) -> None:
         self._gen = np.random.Generator(np.random.PCG64(seq))
         self.block: list[float] = []
         """The current block: rows of `width` uniforms, one after another."""
-        self._next = 0
+        self.next = 0
         """Index in `block` of the next row's first uniform."""
         self.width = width
 
     def take(self) -> tuple[list[float], int]:
         """The next row: (its block, the index of its first uniform). The row is
         `block[i:i + width]`; the caller keeps the block as long as it reads the row."""
-        i = self._next
+        i = self.next
         if i == len(self.block):
-            self.block = self._gen.random(CHUNK * self.width).tolist()
-            i = 0
-        self._next = i + self.width
+            i = self.refill()
+        self.next = i + self.width
         return self.block, i
+
+    def refill(self) -> int:
+        """Draw the next block (the current one is used up); the index of its first row."""
+        self.block = self._gen.random(CHUNK * self.width).tolist()
+        return 0
 
 
 class Streams:

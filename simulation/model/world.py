@@ -58,6 +58,7 @@ LEVEL, COMPLAINT, SIGNAL, INJECT = _C("level"), _C("complaint"), _C("signal"), _
 DEESCALATED = _C("deescalated")
 TIERS = ("VIP", "tier1", "tier2")
 TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
+NAN = float("nan")
 WINDOWS = ("warmup", "arrivals", "drain")
 """The measured windows of a run: [0, warmup), [warmup, horizon) while incidents arrive, and
 [horizon, end] while the open ones are followed. Metrics leave the warm-up out."""
@@ -163,7 +164,9 @@ class World(Work, Operation):
         self._incidents: dict[tuple, Incident] = {}
         """(kind, tier, product number, customer) -> the incident record those cases share."""
         self._codes: dict[int, tuple] = {}
-        """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
+        """id(prebuilt effect: a Transitioned or a Closed) -> (the effect, kept alive; its
+        interned codes...), coded the first time it is applied (names are interned in the
+        order they are first logged)."""
         self._setup_work()
         self._started = False
         # Hooks a drill uses (simulation/drills/); a plain run leaves them empty.
@@ -374,14 +377,19 @@ class World(Work, Operation):
     def _arrive(self, _: simpy.Event) -> None:
         if self.arrivals_closed:
             return
-        now = self.env.now
-        take = self.streams.cases.take
+        now = self.env._now  # noqa: SLF001
+        rows = self.streams.cases
         kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
-        last = self.row_width - 1
+        width = self.row_width
+        last = width - 1
         while True:  # the arrival this event was for, and any others due by now
             self._next += 1
-            row = take()
-            block, first = row
+            first = rows.next  # rows.take(), written out on the hot path
+            if first == len(rows.block):
+                first = rows.refill()
+            rows.next = first + width
+            block = rows.block
+            row = (block, first)
             kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, block[first + last])
             tiers, cum = tier_cum[kind]
             self.open_case(kind, tiers[0] if cum is None else pick(tiers, cum,
@@ -415,7 +423,12 @@ class World(Work, Operation):
         self.blocks.append(block)
         self.cursor.append(last - ATTRIBUTES)
         tier_index = TIER_INDEX[tier]
-        self.table.add(index, tier_index, now)
+        table = self.table  # table.add(index, tier_index, now), written out
+        table.kind.append(index)
+        table.tier.append(tier_index)
+        table.opened.append(now)
+        table.closed.append(NAN)
+        table.level.append(0)
         self.push((now, OPENED, cid, code, tier_index, 0.0))
         self.open_count += 1
         if origin >= 0:
@@ -471,7 +484,6 @@ class World(Work, Operation):
         case = step.case
         self.cases[cid] = case
         push = self.push
-        kind = self.case_kind[cid]
         work = None
         for e in step.effects:
             t = type(e)
@@ -481,6 +493,7 @@ class World(Work, Operation):
                     self.withdraw(cid)
                 codes = self._codes.get(id(e))
                 if codes is None:  # effects are prebuilt and long-lived: code each once
+                    kind = self.case_kind[cid]
                     codes = self._codes[id(e)] = (e, self._state_code(kind, e.dest),
                                                   self.names(e.trigger),
                                                   self._events[kind].get(e.dest))
@@ -496,7 +509,11 @@ class World(Work, Operation):
             elif t is Cancel:
                 self.timers.cancel(cid, e.key)
             elif t is Closed:
-                push((now, CLOSED, cid, self._state_code(kind, e.state), 0, now - case.opened))
+                codes = self._codes.get(id(e))
+                if codes is None:  # prebuilt too (one per final state)
+                    codes = self._codes[id(e)] = (e, self._state_code(self.case_kind[cid],
+                                                                      e.state))
+                push((now, CLOSED, cid, codes[1], 0, now - case.opened))
                 self.table.closed[cid] = now
                 self.open_count -= 1
                 if self.open_count == 0 and self._cleared is not None \
@@ -592,7 +609,7 @@ class World(Work, Operation):
             work = self.apply(cid, self.runtimes[kind].fire(case, trigger, now), now)
             self._wake(cid, work, now)
 
-        self.env.timeout(at - self.env.now).callbacks.append(fire)
+        call_in(self.env, at - self.env._now, fire)  # noqa: SLF001
 
     def _wake(self, cid: int, work: WorkRequested | None, now: float) -> None:
         if work is not None:
