@@ -14,6 +14,7 @@ changes the order of events, so one seed and one set of decisions give one event
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
@@ -121,7 +122,7 @@ class World(Work, Operation):
         self.case_kind: list[str] = []
         self.version: list[int] = []
         """Bumped on every move: work in progress for an older state is moot."""
-        self.blocks: list[list[float] | None] = []
+        self.blocks: list[array[float] | None] = []
         """The block holding the case's row of uniforms (streams.py); None once closed."""
         self.cursor: list[int] = []
         """Index in its block of the case's next path uniform: the row is read from its end
@@ -405,7 +406,7 @@ class World(Work, Operation):
         if len(self.log.buffer) > EventLog.FLUSH_AT:
             self.log.flush()
 
-    def open_case(self, kind: str, tier: Tier, now: float, row: tuple[list[float], int],
+    def open_case(self, kind: str, tier: Tier, now: float, row: tuple[array[float], int],
                   customer: str = "", origin: int = -1) -> int:
         """Open a case of `kind` and `tier` now; `row` is its row of uniforms (`Rows.take`:
         a block and the row's first index), the last ATTRIBUTES of them for its kind, tier
