@@ -171,6 +171,19 @@ class Runtime:
         """`at` plus a duration, through the playbook's business calendar when needed."""
         return self.timebase.deadline(at, duration)
 
+    def prebuilt(self) -> Iterator[tuple[Effect, ...]]:
+        """The effect tuples steps return as they are, built once (the fast paths of `open`
+        and `fire`): a host that applies millions of steps may recognise them by identity
+        and prepare for each once. They live as long as the runtime."""
+        yield from self._open_fixed.values()
+        for state in self.plan.states.values():
+            for routes in state.routes.values():
+                for route in routes:
+                    if route.plain:
+                        yield route.effects
+                    if route.closing:
+                        yield route.closing
+
     # -- steps -------------------------------------------------------------------------------
     def open(self, incident: Incident, at: float) -> Step:
         """Start a case at minute `at`: arm its SLA clocks, enter the initial state."""
