@@ -16,17 +16,19 @@ the move's codes, its outside events, its work, its close.
 from __future__ import annotations
 
 from array import array
+from heapq import heappush
 from itertools import accumulate
 from typing import Any, Iterable
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from incidents.model import Incident, Tier
 from playbooks.effects import (Arm, Breached, Cancel, Closed, Deescalated, Escalated,
                                MessageOwed, MilestoneMet, Transitioned, WorkRequested)
 from playbooks.runtime import Case, Step
-from simulation.model.clock import Call, call_at, call_in
+from simulation.model.clock import Call, call_in
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import WorkQueue
 from simulation.model.streams import ATTRIBUTES, PATIENCE, pick
@@ -108,9 +110,11 @@ class Cases:
             if self._next == len(self._times) and not self._refill():
                 break  # arrivals are over
             if self._times[self._next] > now:
-                event = Call()
+                event = Call()  # call_at, written out: SimPy's place for now + delay
                 event.callbacks = self._arrive_cbs
-                call_at(self.env, now + (self._times[self._next] - now), event)
+                env = self.env
+                heappush(env._queue, (now + (self._times[self._next] - now), NORMAL,  # noqa
+                                      next(env._eid), event))  # noqa: SLF001
                 break
         if len(self.log.buffer) > EventLog.FLUSH_AT:
             self.log.flush()

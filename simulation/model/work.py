@@ -152,8 +152,15 @@ class Work:
         world: Any = self
         if work.parts:
             self._parts(cid, kind, work, 0, world.version[cid], now)
-        else:
-            self._request(cid, kind, work, world.version[cid], now, now)
+            return
+        job = self._work.get(id(work)) or self._job(kind, work)  # _request, written out
+        queue = job[3] if not world.pinned else world.pinned_queue(cid, job)
+        for pool in queue.pools:
+            if pool.busy < pool.capacity:
+                pool.busy += 1
+                self._begin(cid, job, world.version[cid], now, pool, now)
+                return
+        self._wait(cid, kind, job, queue, world.version[cid], now, now)
 
     def _parts(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
                since: float) -> None:
@@ -202,6 +209,12 @@ class Work:
                 pool.busy += 1
                 self._begin(cid, job, version, now, pool, now)
                 return
+        self._wait(cid, kind, job, queue, version, now, since)
+
+    def _wait(self, cid: int, kind: str, job: tuple, queue: WorkQueue, version: int,
+              now: float, since: float) -> None:
+        """Queue the job: nobody who may do it is free now (see `_request`)."""
+        world: Any = self
         world.seq += 1
         seq = world.seq
         start = partial(self._begin, cid, job, version, now)
