@@ -20,7 +20,7 @@ on all of them alike and another program's time is not counted as ours; each mod
 a child process of its own (`Worker`). Ratios also show the median of the per-round ratios:
 when best and median disagree, the machine was noisy.
 
-Run: python -m benchmarks.bench_simulation [--quick] [--sweep] [--before DIR]
+Run: python -m benchmarks.bench_simulation [--quick] [--sweep] [--before DIR] [--no-memory]
 """
 
 from __future__ import annotations
@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="the queue with 1, 3, 9 and 30 servers at the same load")
     parser.add_argument("--before", type=Path, default=None,
                         help="a checkout of commit f03798a: time its recall replication here")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="leave out the memory run (minutes for a million incidents)")
     args = parser.parse_args(argv)
     days = args.days or (10.0 if args.quick else 40.0)
     repeat = 3 if args.quick else 5
@@ -338,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
     rate = n_default / t_default
     print(f"default scenario {name}: {n_default:,} incidents in {t_default:.3f} s CPU = "
           f"{rate:,.0f} incidents/s (target >= {RATE:,}) {_verdict(rate >= RATE)}")
+    if args.no_memory:
+        return
     target = 100_000 if args.quick else 1_000_000
     mem = peak_memory(target)
     gib = mem["peak_bytes"] / 2**30
