@@ -13,6 +13,7 @@ from typing import Mapping
 __all__ = [
     "Effect", "Transitioned", "Arm", "Cancel", "WorkRequested", "MilestoneMet", "Breached",
     "Escalated", "Deescalated", "MessageOwed", "Closed", "LevelChanged", "Unlocked", "Revoked",
+    "arm", "milestone_met", "message_owed",
 ]
 
 
@@ -142,3 +143,48 @@ class Revoked(Effect):
     level: str
     pool: str | None = None
     unlock: int = -1
+
+
+# -- fast constructors for the effects a simulation makes by the million -------------------
+# A frozen dataclass's __init__ sets each field through object.__setattr__ looked up per
+# field, behind type.__call__: about 4,300 machine instructions for an Arm (callgrind). These
+# build the very same objects (same class, fields, equality, hash) in about 2,800: a new
+# instance and each slot set through its descriptor. Only for classes without defaults or
+# __post_init__, whose __init__ does nothing else.
+
+_new = object.__new__
+_ARM_KEY, _ARM_DUE = Arm.__dict__["key"].__set__, Arm.__dict__["due"].__set__
+_MET = tuple(MilestoneMet.__dict__[f].__set__ for f in ("milestone", "due", "on_time"))
+_OWED = tuple(MessageOwed.__dict__[f].__set__
+              for f in ("obligation", "audience", "due", "template", "context"))
+
+
+def arm(key: str, due: float) -> Arm:
+    """`Arm(key, due)`, built faster."""
+    effect = _new(Arm)
+    _ARM_KEY(effect, key)
+    _ARM_DUE(effect, due)
+    return effect
+
+
+def milestone_met(milestone: str, due: float | None, on_time: bool) -> MilestoneMet:
+    """`MilestoneMet(milestone, due, on_time)`, built faster."""
+    effect = _new(MilestoneMet)
+    set_milestone, set_due, set_on_time = _MET
+    set_milestone(effect, milestone)
+    set_due(effect, due)
+    set_on_time(effect, on_time)
+    return effect
+
+
+def message_owed(obligation: str, audience: str, due: float, template: str,
+                 context: Mapping[str, object]) -> MessageOwed:
+    """`MessageOwed(obligation, audience, due, template, context)`, built faster."""
+    effect = _new(MessageOwed)
+    set_obligation, set_audience, set_due, set_template, set_context = _OWED
+    set_obligation(effect, obligation)
+    set_audience(effect, audience)
+    set_due(effect, due)
+    set_template(effect, template)
+    set_context(effect, context)
+    return effect

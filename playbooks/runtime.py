@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 from incidents.model import MILESTONES, Incident
 from incidents.sla import Duration, TimeBase
 from playbooks.compiled import ABANDON, ABANDONED, Comm, Plan, Route, StatePlan, compile_plan
-from playbooks.effects import (Arm, Breached, Deescalated, Effect, Escalated, MessageOwed,
-                               MilestoneMet, Transitioned)
+from playbooks.effects import (Breached, Deescalated, Effect, Escalated, Transitioned, arm,
+                               message_owed, milestone_met)
 from playbooks.errors import InvalidTrigger
 from playbooks.lint import CASE_PLACEHOLDERS
 from playbooks.schema import Playbook
@@ -120,7 +120,7 @@ class _Tx:
         if key in self.timers:
             self.effects.append(self.cancels[key])
         self.timers[key] = due
-        self.effects.append(Arm(key, due))
+        self.effects.append(arm(key, due))
 
     def cancel(self, key: str) -> None:
         if key in self.timers:
@@ -170,6 +170,19 @@ class Runtime:
     def deadline(self, at: float, duration: Duration) -> float:
         """`at` plus a duration, through the playbook's business calendar when needed."""
         return self.timebase.deadline(at, duration)
+
+    def prebuilt(self) -> Iterator[tuple[Effect, ...]]:
+        """The effect tuples steps return as they are, built once (the fast paths of `open`
+        and `fire`): a host that applies millions of steps may recognise them by identity
+        and prepare for each once. They live as long as the runtime."""
+        yield from self._open_fixed.values()
+        for state in self.plan.states.values():
+            for routes in state.routes.values():
+                for route in routes:
+                    if route.plain:
+                        yield route.effects
+                    if route.closing:
+                        yield route.closing
 
     # -- steps -------------------------------------------------------------------------------
     def open(self, incident: Incident, at: float) -> Step:
@@ -368,9 +381,9 @@ class Runtime:
         due = tx.timers.get(key)
         if due is not None:
             tx.cancel(key)
-            tx.effects.append(MilestoneMet(ms, due, tx.at <= due))
+            tx.effects.append(milestone_met(ms, due, tx.at <= due))
         else:  # no target for this tier, or already breached
-            tx.effects.append(MilestoneMet(ms, None, ms not in tx.breached))
+            tx.effects.append(milestone_met(ms, None, ms not in tx.breached))
         for key in self.plan.cancel_at_milestone.get(ms, ()):
             tx.cancel(key)
 
@@ -393,6 +406,6 @@ class Runtime:
         due = self.timebase.deadline(tx.at, comm.deadline)
         context = _Context(incident, tx.state, self.levels[tx.level], self.playbook.name, due,
                            self.timebase, self._zone)
-        tx.effects.append(MessageOwed(comm.name, comm.audience, due, comm.template, context))
+        tx.effects.append(message_owed(comm.name, comm.audience, due, comm.template, context))
         if comm.every is not None:
             tx.arm(comm.key, self.timebase.deadline(tx.at, comm.every))

@@ -9,6 +9,7 @@ and a drill's inject effects change the world at their minute.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ import simpy
 
 from playbooks.effects import LevelChanged, MessageOwed, Revoked, Unlocked
 from simulation.model.arrivals import rate_at
+from simulation.model.clock import Call, call_in
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import StaffPool, request_staff
 from simulation.model.streams import Rows, pick
@@ -43,13 +45,14 @@ class Operation:
 
     # -- messages ----------------------------------------------------------------------------
     def owe(self, cid: int, msg: MessageOwed, tier_rank: int) -> None:
-        self.log.add(self.env.now, OWED, cid, self.names(msg.obligation),
-                     self.names(msg.audience), msg.due)
+        now = self.env._now  # noqa: SLF001
+        self.push((now, OWED, cid, self.names(msg.obligation), self.names(msg.audience),
+                   msg.due))
         if cid < 0 and not self.policy.routine_operation_messages:
-            self.operation_owed.append((msg, self.env.now))  # the team sends these itself
+            self.operation_owed.append((msg, now))  # the team sends these itself
             return
         if self.message_queue is None:
-            self.log.add(self.env.now, SENT, cid, self.names(msg.obligation), 1, msg.due)
+            self.push((now, SENT, cid, self.names(msg.obligation), 1, msg.due))
             return
         self.seq += 1
         request_staff(self.message_queue, (-9, tier_rank, msg.due), self.seq,
@@ -77,26 +80,26 @@ class Operation:
     def _write(self, cid: int, msg: MessageOwed, pool: StaffPool) -> None:
         """Somebody of the messaging role writes the message; late if after its due time."""
         minutes = self.loaded.scenario.messages.duration.sample(self.streams.messages)
-        pool.started_sum += self.env.now
-        self.env.timeout(minutes).callbacks.append(partial(self._sent, cid, msg, pool, minutes))
+        pool.started_sum += self.env._now  # noqa: SLF001
+        call_in(self.env, minutes, partial(self._sent, cid, msg, pool, minutes))
 
     def _sent(self, cid: int, msg: MessageOwed, pool: StaffPool, minutes: float,
-              _: simpy.Event) -> None:
-        pool.finished(self.env.now, minutes)
-        self.log.add(self.env.now, SENT, cid, self.names(msg.obligation),
-                     int(self.env.now <= msg.due), msg.due)
+              _: Call) -> None:
+        now = self.env._now  # noqa: SLF001
+        pool.finished(now, minutes)
+        self.push((now, SENT, cid, self.names(msg.obligation), int(now <= msg.due), msg.due))
 
     # -- signals, injects, emergency levels --------------------------------------------------
     def signals(self) -> dict[str, float]:
         """The aggregate signals emergency levels react to, measured now."""
         now = self.env.now
-        for times, window in ((self.recent, 60.0), (self.breach_times, 1440.0),
-                              (self.complaint_times, 1440.0)):
+        for times, window in ((self.breach_times, 1440.0), (self.complaint_times, 1440.0)):
             while times and times[0] < now - window:
                 times.popleft()
+        opened = self.table.opened  # in opening order, so sorted: no record per arrival
         return {
             "open_backlog": float(self.open_count),
-            "arrivals_per_hour": float(len(self.recent)),
+            "arrivals_per_hour": float(len(opened) - bisect_left(opened, now - 60.0)),
             "sla_breaches_24h": float(len(self.breach_times)),
             "stock_outs": float(sum(1 for s in self.stock.values() if s.on_hand == 0)),
             "complaints_24h": float(len(self.complaint_times)),
@@ -210,8 +213,9 @@ class Operation:
         if world.arrivals_closed:
             return
         row = rows.take()
+        block, last = row[0], row[1] + world.row_width - 1
         kinds, kind_cum = world.kinds, world._kind_cum
-        kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[-1])
+        kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, block[last])
         tiers, cum = world._tier_cum[kind]
-        world.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, row[-2]),
+        world.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, block[last - 1]),
                         world.env.now, row)

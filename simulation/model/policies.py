@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Protocol
 
+from incidents.model import MILESTONES
 from playbooks.effects import Effect
 from playbooks.emergency import EmergencyRuntime, Posture
 from playbooks.runtime import Case
@@ -36,38 +37,58 @@ class Policy(Protocol):
 
 
 _INF = float("inf")
+_SLA_KEYS = frozenset(f"sla:{ms}" for ms in MILESTONES)
+"""The runtime's deadline keys of SLA clocks (`Runtime`: "sla:" + milestone)."""
 
 
 def _deadline(case: Case) -> float:
     """The earliest SLA deadline the case still has armed (infinity: none)."""
     best = _INF
     for key, due in case.timers.items():
-        if key.startswith("sla:") and due < best:
+        if due < best and key in _SLA_KEYS:
             best = due
     return best
 
 
-def _rule(rule: str) -> Callable[[Case], float]:
-    if rule == "tier":
-        return lambda case: TIER_RANK[case.incident.tier]
-    if rule == "deadline":
-        return _deadline
-    if rule == "severity":
-        return lambda case: _SEVERITY_RANK[case.incident.severity]
-    return lambda case: case.opened
+def _tier(case: Case) -> float:
+    return TIER_RANK[case.incident.tier]
+
+
+def _severity(case: Case) -> float:
+    return _SEVERITY_RANK[case.incident.severity]
+
+
+def _opened(case: Case) -> float:
+    return case.opened
+
+
+_RULES: dict[str, Callable[[Case], float]] = {"tier": _tier, "deadline": _deadline,
+                                               "severity": _severity, "opened": _opened}
 
 
 def base_priority(order: tuple[str, ...], by_level: bool = False) -> Callable[[Case], tuple]:
     """The playbook's priority rules (tier, earliest SLA deadline, severity, opened) as one
-    key function; with `by_level`, escalated cases come first. The common orders get a
-    key written out in full, since it is called once for every job that has to wait."""
+    key function; with `by_level`, escalated cases come first. The key is called for every
+    job that has to wait, so it is built for its number of rules (no list per call); the
+    two most common orders are written out in full."""
     if order == ("tier", "deadline"):
         if by_level:
             return lambda c: (-c.level, TIER_RANK[c.incident.tier], _deadline(c))
         return lambda c: (TIER_RANK[c.incident.tier], _deadline(c))
     if order == ("opened",):
         return (lambda c: (-c.level, c.opened)) if by_level else (lambda c: (c.opened,))
-    rules = [_rule(r) for r in order]
+    rules = [_RULES[r] for r in order]
+    if len(rules) == 1:
+        (a,) = rules
+        return (lambda c: (-c.level, a(c))) if by_level else (lambda c: (a(c),))
+    if len(rules) == 2:
+        a, b = rules
+        return (lambda c: (-c.level, a(c), b(c))) if by_level else (lambda c: (a(c), b(c)))
+    if len(rules) == 3:
+        a, b, d = rules
+        if by_level:
+            return lambda c: (-c.level, a(c), b(c), d(c))
+        return lambda c: (a(c), b(c), d(c))
     if by_level:
         return lambda c: (-c.level, *[rule(c) for rule in rules])
     return lambda c: tuple(rule(c) for rule in rules)

@@ -10,10 +10,11 @@ common random numbers: synchronise by purpose).
 
 So every case gets its own row of uniforms, drawn in bulk with numpy in arrival order (or in
 complaint order for complaints, which only some runs open), and consumes it through inverse
-transforms: `Distribution.quantile(u)`. Path draws (kind, tier, product, durations, outcomes,
-parts, outside events) pop the row from its end; patience draws read its first `PATIENCE`
-slots, which path draws never reach, so a case that waits in one run and not in the other
-still draws its work times from the same slots. A case that outgrows its row (long rework
+transforms: `Distribution.quantile(u)`. Rows are read in place in blocks of `CHUNK` rows
+(`Rows`): a case keeps its block and a cursor, no list of its own. Path draws (kind, tier,
+product, durations, outcomes, parts, outside events) take the row from its end; patience
+draws read its first `PATIENCE` slots, which path draws never reach, so a case that waits in
+one run and not in the other still draws its work times from the same slots. A case that outgrows its row (long rework
 loops) continues on a shared spill generator. Stock lead times and message writing times
 have generators of their own.
 """
@@ -21,6 +22,7 @@ have generators of their own.
 from __future__ import annotations
 
 import random
+from array import array
 from bisect import bisect
 from typing import Any, Sequence, TypeVar
 
@@ -38,8 +40,8 @@ ATTRIBUTES = 3
 PATIENCE = 2
 """Slots at the start of a row kept for patience draws (one per wait for staff)."""
 
-CHUNK = 1024
-"""Rows drawn at once (one numpy call and one `tolist` per chunk)."""
+CHUNK = 256
+"""Rows drawn at once (one numpy call per block)."""
 
 
 def pick(items: Sequence[T], cumulative: list[float], u: float) -> T:
@@ -73,24 +75,43 @@ def python_random(seq: np.random.SeedSequence) -> random.Random:
 
 
 class Rows:
-    """Rows of uniforms in [0, 1), handed out in order, drawn a chunk at a time."""
+    """Rows of uniforms in [0, 1), handed out in order, drawn a block at a time.
 
-    __slots__ = ("_gen", "_chunk", "_next", "width")
+    A block is one flat array of `CHUNK` rows (one numpy call); a row is a slice of it that
+    is never copied: `take` hands out the block and the index of the row's first uniform,
+    and the model reads the row in place (World.u). Rows used to be built as a list each (a
+    2-D `tolist`) and trimmed as they were consumed; the values, and so every draw, are the
+    same: numpy fills a block in row order whatever its shape.
+
+    Memory: a block lives while any of its cases is open, so a few long cases keep whole
+    blocks; as typed arrays (8 bytes a uniform, not a 24-byte float and an 8-byte pointer)
+    the blocks of every case opened over the last days take less than lists of the open
+    cases' rows did."""
+
+    __slots__ = ("_gen", "block", "next", "width")
 
     def __init__(self, seq: np.random.SeedSequence, width: int) -> None:
         self._gen = np.random.Generator(np.random.PCG64(seq))
-        self._chunk: list[list[float]] = []
-        self._next = 0
+        self.block: array[float] = array("d")
+        """The current block: rows of `width` uniforms, one after another (8 bytes each: a
+        block stays alive as long as one of its cases is open)."""
+        self.next = 0
+        """Index in `block` of the next row's first uniform."""
         self.width = width
 
-    def take(self) -> list[float]:
-        """The next row (a fresh list the caller may keep)."""
-        if self._next == len(self._chunk):
-            self._chunk = self._gen.random((CHUNK, self.width)).tolist()
-            self._next = 0
-        row = self._chunk[self._next]
-        self._next += 1
-        return row
+    def take(self) -> tuple[array[float], int]:
+        """The next row: (its block, the index of its first uniform). The row is
+        `block[i:i + width]`; the caller keeps the block as long as it reads the row."""
+        i = self.next
+        if i == len(self.block):
+            i = self.refill()
+        self.next = i + self.width
+        return self.block, i
+
+    def refill(self) -> int:
+        """Draw the next block (the current one is used up); the index of its first row."""
+        self.block = array("d", self._gen.random(CHUNK * self.width).tobytes())
+        return 0
 
 
 class Streams:

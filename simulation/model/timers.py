@@ -15,6 +15,8 @@ from typing import Callable
 
 import simpy
 
+from simulation.model.clock import Call, call_in
+
 __all__ = ["TimerWheel"]
 
 
@@ -56,13 +58,13 @@ class TimerWheel:
 
     def _schedule(self, due: float) -> None:
         self.wake_at = due
-        self.env.timeout(max(due - self.env.now, 0.0)).callbacks.append(partial(self._wake, due))
+        call_in(self.env, max(due - self.env._now, 0.0), partial(self._wake, due))  # noqa: SLF001
 
-    def _wake(self, target: float, _: simpy.Event) -> None:
+    def _wake(self, target: float, _: Call) -> None:
         if target != self.wake_at:
             return  # a later wake-up that an earlier deadline overtook
         # SimPy reaches now + (due - now), which float rounding may put a hair before due.
-        limit = max(self.env.now, target)
+        limit = max(self.env._now, target)  # noqa: SLF001
         heap, live = self.heap, self.live
         self.wake_at = float("inf")
         while heap and heap[0][0] <= limit:

@@ -18,13 +18,16 @@ never runs while the work is being done.
 from __future__ import annotations
 
 import heapq
+from heapq import heappush
 from functools import partial
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import NORMAL
 
 from playbooks.effects import WorkRequested
+from simulation.model.clock import JobEnd
 from simulation.model.eventlog import EventLog
 from simulation.model.staff import StaffPool, WorkQueue
 from simulation.model.streams import PATIENCE, pick
@@ -84,9 +87,29 @@ class Work:
         self._work: dict[int, tuple] = {}
         """id(prebuilt WorkRequested) -> its job record (`_job`), which keeps it alive."""
         self.waiting = {}
-        """case -> [queue entry, its heap, wait id, minute asked, patience armed, job]."""
+        """case -> its waiting job: [key, seq, start, heap, wait id, job, minute asked,
+        patience armed] (`_request`), while something may need to find it."""
         self._patience = {k: self._patience_of(k) for k in world.kinds}
+        self.track_waits = self._may_move_waiting()
+        """Whether waiting jobs are recorded in `waiting` (see `_request`)."""
         self.patience_timers = TimerWheel(self.env, self._renege)
+        self._done_cbs = (self._done,)
+
+    def _may_move_waiting(self) -> bool:
+        """Whether anything can take a waiting case out of its queue or change its place:
+        customers who give up, a deadline (an SLA clock, an escalation or message timer, a
+        state's timer) or an outside event the scenario fires. A drill's team can too
+        (`watch`)."""
+        world: Any = self
+        if any(p is not None for p in self._patience.values()):
+            return True
+        for kind in world.kinds:
+            plan = world.runtimes[kind].plan
+            if (any(plan.sla.values()) or plan.esc_rules or plan.comms
+                    or any(st.timers for st in plan.states.values())
+                    or world.loaded.mix[kind].events):
+                return True
+        return False
 
     def _patience_of(self, kind: str) -> tuple[tuple[Distribution | None, ...], bool,
                                                frozenset[str] | None] | None:
@@ -109,7 +132,8 @@ class Work:
     def _job(self, kind: str, work: WorkRequested) -> tuple:
         """What starting and finishing a prebuilt WorkRequested needs, looked up once:
         (work, kind, state code, queue, duration quantile, outcome triggers, their cumulative
-        probabilities, runtime, patience by tier or None, patience covers parts waits)."""
+        probabilities, runtime, patience by tier or None, patience covers parts waits, the
+        one outcome trigger or None if it is drawn)."""
         world: Any = self
         triggers, cumulative = self._outcomes[kind][work.state]
         patience = self._patience[kind]
@@ -118,7 +142,8 @@ class Work:
             by_tier, parts = patience[0], patience[1]
         job = self._work[id(work)] = (
             work, kind, world._state_code(kind, work.state), self.work_queues[(kind, work.state)],
-            work.duration.quantile, triggers, cumulative, world.runtimes[kind], by_tier, parts)
+            work.duration.quantile, triggers, cumulative, world.runtimes[kind], by_tier, parts,
+            triggers[0] if len(triggers) == 1 else None)
         return job
 
     # -- parts, then staff, then time ---------------------------------------------------------
@@ -127,8 +152,15 @@ class Work:
         world: Any = self
         if work.parts:
             self._parts(cid, kind, work, 0, world.version[cid], now)
-        else:
-            self._request(cid, kind, work, world.version[cid], now, now)
+            return
+        job = self._work.get(id(work)) or self._job(kind, work)  # _request, written out
+        queue = job[3] if not world.pinned else world.pinned_queue(cid, job)
+        for pool in queue.pools:
+            if pool.busy < pool.capacity:
+                pool.busy += 1
+                self._begin(cid, job, world.version[cid], now, pool, now)
+                return
+        self._wait(cid, kind, job, queue, world.version[cid], now, now)
 
     def _parts(self, cid: int, kind: str, work: WorkRequested, i: int, version: int,
                since: float) -> None:
@@ -161,7 +193,14 @@ class Work:
     def _request(self, cid: int, kind: str, work: WorkRequested, version: int,
                  now: float, since: float) -> None:
         """Start the work with a free member of a pool that may do it, or queue it (the
-        priority key is computed only when the job has to wait)."""
+        priority key is computed only when the job has to wait).
+
+        A waiting job is one list: the queue's entry `[key, seq, start]` followed by what
+        taking it out again needs: `[..., heap, wait id, job, minute asked, patience armed]`
+        (`waiting[case]`; the job at index 5). It is recorded only where something can take
+        a waiting case out of its queue or move it (a deadline, an outside event, patience,
+        a drill's team: `track_waits`, decided at set-up); in a plain queue a waiting job is
+        just its entry."""
         world: Any = self
         job = self._work.get(id(work)) or self._job(kind, work)
         queue = job[3] if not world.pinned else world.pinned_queue(cid, job)
@@ -170,86 +209,122 @@ class Work:
                 pool.busy += 1
                 self._begin(cid, job, version, now, pool, now)
                 return
+        self._wait(cid, kind, job, queue, version, now, since)
+
+    def _wait(self, cid: int, kind: str, job: tuple, queue: WorkQueue, version: int,
+              now: float, since: float) -> None:
+        """Queue the job: nobody who may do it is free now (see `_request`)."""
+        world: Any = self
         world.seq += 1
         seq = world.seq
-        entry = [world.queue_key(cid, kind, world.cases[cid]), seq,
-                 partial(self._begin, cid, job, version, now)]
-        heapq.heappush(queue.heap, entry)
+        start = partial(self._begin, cid, job, version, now)
+        if not self.track_waits:
+            heappush(queue.heap, [self.key[kind](world.cases[cid]), seq, start])
+            return
         by_tier = job[8]
         dist = by_tier[world.table.tier[cid]] if by_tier is not None else None
-        self.waiting[cid] = [entry, queue.heap, seq, now, dist is not None, job]
+        entry = [world.queue_key(cid, kind, world.cases[cid]), seq, start, queue.heap, seq,
+                 job, now, dist is not None]
+        heappush(queue.heap, entry)
+        self.waiting[cid] = entry
         if dist is not None:
-            start = since if job[9] else now
-            self.patience_timers.arm(cid, seq, max(start + dist.quantile(world.u_patience(cid)),
+            begin = since if job[9] else now
+            self.patience_timers.arm(cid, seq, max(begin + dist.quantile(world.u_patience(cid)),
                                                    now))
 
     def _begin(self, cid: int, job: tuple, version: int, asked: float, pool: StaffPool,
                now: float = -1.0) -> None:
         world: Any = self
         if now < 0:  # started later by a pool's dispatch, not at once by `_request`
-            now = self.env.now
-            rec = self.waiting.pop(cid, None)
-            if rec is not None and rec[4]:
-                self.patience_timers.cancel(cid, rec[2])
+            now = self.env._now  # noqa: SLF001
+            if self.track_waits:
+                entry = self.waiting.pop(cid, None)
+                if entry is not None and entry[7]:
+                    self.patience_timers.cancel(cid, entry[4])
         if world.version[cid] != version:  # moved on while it waited for staff
             pool.give_back()
             return
         world.push((now, ASSIGNED, cid, pool.index, job[2], now - asked))
-        if world.touched is not None:
-            world.touched.add(cid)
-            world.serving[cid] = pool.name
-        row = world.rows[cid]  # world.u(cid), written out on the hot path
-        minutes = job[4](row.pop() if len(row) > PATIENCE else world.spill.random())
+        k = world.cursor[cid]  # world.u(cid), written out on the hot path
+        if k % world.row_width >= PATIENCE:
+            world.cursor[cid] = k - 1
+            minutes = job[4](world.blocks[cid][k])
+        else:
+            minutes = job[4](world.spill.random())
         if now < world.slowdown_until:
             minutes *= world.slowdown
         pool.started_sum += now
-        self.env.timeout(minutes).callbacks.append(
-            partial(self._done, cid, job, version, pool, minutes))
+        end = JobEnd()
+        end.callbacks = self._done_cbs
+        end.cid, end.job, end.version, end.pool, end.minutes = cid, job, version, pool, minutes
+        env = self.env
+        heappush(env._queue, (env._now + minutes, NORMAL, next(env._eid), end))  # noqa: SLF001
 
-    def _done(self, cid: int, job: tuple, version: int, pool: StaffPool, minutes: float,
-              _: simpy.Event) -> None:
+    def _done(self, end: JobEnd) -> None:
         world: Any = self
-        now = self.env.now
+        cid, job, pool, minutes = end.cid, end.job, end.pool, end.minutes
+        now = self.env._now  # noqa: SLF001
         pool.finished(now, minutes)
         world.push((now, WORK_DONE, cid, pool.index, job[2], minutes))
-        if world.touched is not None:
-            world.touched.add(cid)
-            world.serving.pop(cid, None)
         case = world.cases[cid]
-        if world.version[cid] != version or case is None:
+        if world.version[cid] != end.version or case is None:
             return  # a timer moved the case meanwhile; whoever moved it started the new work
-        _, kind, _, _, _, triggers, cumulative, runtime, _, _ = job
-        trigger = triggers[0] if len(triggers) == 1 else pick(triggers, cumulative,
-                                                                world.u(cid))
-        nxt = world.apply(cid, runtime.fire(case, trigger, now), now)
+        trigger = job[10]
+        if trigger is None:
+            trigger = pick(job[5], job[6], world.u(cid))
+        nxt = world.apply(cid, job[7].fire(case, trigger, now), now)
         if nxt is not None:
-            self.start(cid, kind, nxt, now)
+            self.start(cid, job[1], nxt, now)
+
+    # -- what a drill watches (bound in place of the above by `watch`) ---------------------
+    def _begin_watched(self, cid: int, job: tuple, version: int, asked: float,
+                       pool: StaffPool, now: float = -1.0) -> None:
+        """`_begin`, and the case is marked changed and served by the pool."""
+        world: Any = self
+        if world.version[cid] == version:
+            world.touched.add(cid)
+            world.serving[cid] = pool.name
+        Work._begin(self, cid, job, version, asked, pool, now)
+
+    def _done_watched(self, end: JobEnd) -> None:
+        """`_done`, and the case is marked changed and no longer served."""
+        world: Any = self
+        world.touched.add(end.cid)
+        world.serving.pop(end.cid, None)
+        Work._done(self, end)
+
+    def watch(self) -> None:
+        """A drill watches this world (its board, its team's hooks): from now on jobs mark
+        the cases they change. Called once at set-up, so that a plain run never pays for
+        it; the world's `apply` is swapped the same way (World.begin)."""
+        self._begin = self._begin_watched  # type: ignore[method-assign]
+        self._done_cbs = (self._done_watched,)
+        self.track_waits = True
 
     # -- leaving the queue -------------------------------------------------------------------
     def withdraw(self, cid: int) -> None:
         """The case moved on while its work waited: take the entry out of its queue."""
-        rec = self.waiting.pop(cid)
-        rec[0][2] = None
-        if rec[4]:
-            self.patience_timers.cancel(cid, rec[2])
+        entry = self.waiting.pop(cid)
+        entry[2] = None
+        if entry[7]:
+            self.patience_timers.cancel(cid, entry[4])
 
     def requeue(self, cid: int, case: Any, queue: WorkQueue | None = None) -> None:
         """The case's priority changed while it waits (it was escalated, a team moved it
         forward or to another pool): queue it again under its key now, in `queue` if given,
         keeping the time it asked and its patience."""
         world: Any = self
-        rec = self.waiting[cid]
-        old = rec[0]
+        old = self.waiting[cid]
         key = world.queue_key(cid, world.case_kind[cid], case)
-        if key == old[0] and (queue is None or queue.heap is rec[1]):
+        if key == old[0] and (queue is None or queue.heap is old[3]):
             return
         world.seq += 1
-        new = [key, world.seq, old[2]]
+        new = [key, world.seq, *old[2:]]
         old[2] = None
         if queue is not None:
-            rec[1] = queue.heap
-        heapq.heappush(rec[1], new)
-        rec[0] = new
+            new[3] = queue.heap
+        heapq.heappush(new[3], new)
+        self.waiting[cid] = new
         if queue is not None:  # a pool of its new queue may be free to start it now
             for pool in queue.pools:
                 if pool.busy < pool.capacity:
@@ -259,14 +334,14 @@ class Work:
         """A waiting customer's patience ran out: out of the queue, and the playbook says
         where the case goes (closed as abandoned by default)."""
         world: Any = self
-        rec = self.waiting.get(cid)
-        if rec is None or rec[2] != wait:
+        entry = self.waiting.get(cid)
+        if entry is None or entry[4] != wait:
             return
         del self.waiting[cid]
-        rec[0][2] = None
+        entry[2] = None
         now = self.env.now
         case = world.cases[cid]
         kind = world.case_kind[cid]
         world.push((now, ABANDONED, cid, world._state_code(kind, case.state),
-                    world.table.tier[cid], now - rec[3]))
+                    world.table.tier[cid], now - entry[6]))
         world._wake(cid, world.apply(cid, world.runtimes[kind].abandon(case, now), now), now)

@@ -14,6 +14,7 @@ changes the order of events, so one seed and one set of decisions give one event
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,37 +27,28 @@ import simpy
 
 from incidents.distributions import Distribution
 from incidents.model import Incident, Tier
-from playbooks.effects import (Arm, Breached, Cancel, Closed, Deescalated, Escalated,
-                               MessageOwed, MilestoneMet, Transitioned,
-                               WorkRequested)
+from playbooks.effects import MessageOwed
 from playbooks.emergency import EmergencyRuntime
-from playbooks.runtime import Case, Runtime, Step
+from playbooks.runtime import Case, Runtime
 from simulation.model.arrivals import _offset, arrival_blocks
+from simulation.model.cases import Cases
+from simulation.model.clock import run_until
 from simulation.model.eventlog import CaseTable, EventLog
 from simulation.model.policies import Policy, make_policy
 from simulation.model.staff import StaffPool, WorkQueue, weekly_profile
 from simulation.model.stock import Stock
-from simulation.model.streams import ATTRIBUTES, PATIENCE, Streams, pick, row_width
+from simulation.model.streams import Streams, row_width
 from simulation.model.timers import TimerWheel
 from simulation.model.unlocks import Unlocks
 from simulation.model.operation import Operation
 from simulation.model.work import Work
 from simulation.model.world_events import (headcounts, inject_process, shift_process,
                                            signal_process)
-from simulation.scenario.dispatch import pool_skills
 from simulation.scenario.loader import LoadedScenario
 from simulation.scenario.model import Surge
 
 __all__ = ["Results", "World", "run", "WINDOWS", "Progress"]
 
-_C = EventLog.code
-OPENED, STATE, MILESTONE, BREACH = _C("opened"), _C("state"), _C("milestone"), _C("breach")
-ESCALATED, OWED, SENT, CLOSED = (_C("escalated"), _C("message_owed"), _C("message_sent"),
-                                 _C("closed"))
-LEVEL, COMPLAINT, SIGNAL, INJECT = _C("level"), _C("complaint"), _C("signal"), _C("inject")
-DEESCALATED = _C("deescalated")
-TIERS = ("VIP", "tier1", "tier2")
-TIER_INDEX = {Tier.VIP: 0, Tier.TIER1: 1, Tier.TIER2: 2}
 WINDOWS = ("warmup", "arrivals", "drain")
 """The measured windows of a run: [0, warmup), [warmup, horizon) while incidents arrive, and
 [horizon, end] while the open ones are followed. Metrics leave the warm-up out."""
@@ -87,7 +79,7 @@ class Results:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-class World(Work, Operation):
+class World(Cases, Work, Operation):
     """Everything one replication shares: clock, randomness, runtimes, staff, stock, log."""
 
     def __init__(self, loaded: LoadedScenario, seed: int, policy: Policy | None = None,
@@ -119,16 +111,17 @@ class World(Work, Operation):
         self.case_kind: list[str] = []
         self.version: list[int] = []
         """Bumped on every move: work in progress for an older state is moot."""
-        self.rows: list[list[float] | None] = []
-        """The case's uniforms (streams.py), popped from the end; None once it is closed."""
+        self.blocks: list[array[float] | None] = []
+        """The block holding the case's row of uniforms (streams.py); None once closed."""
+        self.cursor: list[int] = []
+        """Index in its block of the case's next path uniform: the row is read from its end
+        down to its first PATIENCE slots (`u`); 0 once closed."""
         self.patience_drawn: dict[int, int] = {}
         """case -> patience slots used (the first PATIENCE of its row)."""
         self.timers = TimerWheel(self.env, self._expire)
         self.open_count = 0
         self.escalated_open = 0
         self.complaints_opened = 0
-        self.recent: deque[float] = deque()
-        """Opening minutes of the last hour (the arrivals_per_hour signal)."""
         self.breach_times: deque[float] = deque()
         self.complaint_times: deque[float] = deque()
         self.complained: set[int] = set()
@@ -161,7 +154,14 @@ class World(Work, Operation):
         self._incidents: dict[tuple, Incident] = {}
         """(kind, tier, product number, customer) -> the incident record those cases share."""
         self._codes: dict[int, tuple] = {}
-        """id(prebuilt effect) -> (the effect, kept alive; its interned codes...)."""
+        """id(prebuilt effect: a Transitioned or a Closed) -> (the effect, kept alive; its
+        interned codes...), coded the first time it is applied (names are interned in the
+        order they are first logged)."""
+        self._prebuilt = frozenset(id(t) for r in self.runtimes.values() for t in r.prebuilt())
+        """ids of the effect tuples the runtimes return prebuilt (they live as long as the
+        runtimes do)."""
+        self._programs: dict[int, tuple] = {}
+        """id(prebuilt effect tuple) -> its program (cases.py), once applied."""
         self._setup_work()
         self._started = False
         # Hooks a drill uses (simulation/drills/); a plain run leaves them empty.
@@ -213,10 +213,17 @@ class World(Work, Operation):
 
     # -- running -----------------------------------------------------------------------------
     def begin(self) -> None:
-        """Start the world's processes: shifts, arrivals, signals, injects, window edges."""
+        """Start the world's processes: shifts, arrivals, signals, injects, window edges.
+
+        What the hot path pays for is decided here, once: a world a drill watches (`touched`
+        or `boost` set before this call) marks the cases every step changes and records
+        every waiting job; a plain run does neither (`Work.watch`)."""
         if self._started:
             return
         self._started = True
+        if self.touched is not None or self.boost is not None:
+            self.watch()
+            self.apply = self._apply_watched  # type: ignore[method-assign]
         sc = self.loaded.scenario
         env = self.env
         for pool in self.pools.values():
@@ -267,9 +274,7 @@ class World(Work, Operation):
 
     def _run_to(self, to: float) -> None:
         env = self.env
-        peek, step = env.peek, env.step
-        while peek() <= to:
-            step()
+        run_until(env, to)
         if env.now < to:
             # SimPy moves its clock only by events; a world stepped to a minute stands there
             # (its own `run(until=...)` computes the stop as now + (to - now), which floats
@@ -337,252 +342,6 @@ class World(Work, Operation):
                        end=self.env.now, warmup=self.warmup,
                        arrivals=len(self.case_kind) - self.complaints_opened,
                        open_at_end=self.open_count, policy=self.policy.name)
-
-    # -- incidents ---------------------------------------------------------------------------
-    def start_arrivals(self, blocks: Iterable[np.ndarray]) -> None:
-        """Open each incident at its time: one SimPy timeout per distinct arrival time,
-        chained by callbacks (a generator process would cost a resume per arrival); the
-        times come a block at a time (arrivals.py)."""
-        mix = self.loaded.mix
-        many = len(self.kinds) > 1
-        self._kind_cum = list(accumulate(mix[k].share for k in self.kinds)) if many else None
-        self._tier_cum = {k: (list(mix[k].tiers), list(accumulate(mix[k].tiers.values()))
-                              if len(mix[k].tiers) > 1 else None) for k in self.kinds}
-        self._blocks = iter(blocks)
-        self._times: list[float] = []
-        self._next = 0
-        if self._refill():
-            self.env.timeout(max(self._times[0], 0.0)).callbacks.append(self._arrive)
-
-    def _refill(self) -> bool:
-        """Move to the next block holding arrivals; False when there are no more."""
-        for block in self._blocks:
-            if block.size:
-                self._times, self._next = block.tolist(), 0
-                return True
-        self._times, self._next = [], 0
-        return False
-
-    def _arrive(self, _: simpy.Event) -> None:
-        if self.arrivals_closed:
-            return
-        now = self.env.now
-        take = self.streams.cases.take
-        kinds, kind_cum, tier_cum = self.kinds, self._kind_cum, self._tier_cum
-        while True:  # the arrival this timeout was for, and any others due by now
-            self._next += 1
-            row = take()
-            kind = kinds[0] if kind_cum is None else pick(kinds, kind_cum, row[-1])
-            tiers, cum = tier_cum[kind]
-            self.open_case(kind, tiers[0] if cum is None else pick(tiers, cum, row[-2]), now,
-                           row)
-            if self._next == len(self._times) and not self._refill():
-                break  # arrivals are over
-            if self._times[self._next] > now:
-                self.env.timeout(self._times[self._next] - now).callbacks.append(self._arrive)
-                break
-        if len(self.log.buffer) > EventLog.FLUSH_AT:
-            self.log.flush()
-
-    def open_case(self, kind: str, tier: Tier, now: float, row: list[float],
-                  customer: str = "", origin: int = -1) -> int:
-        """Open a case of `kind` and `tier` now; `row` holds its uniforms (streams.py), the
-        last ATTRIBUTES of them for its kind, tier and product."""
-        index, code, runtime, products = self._kind[kind]
-        cid = len(self.case_kind)
-        product = -1 if products is None else pick(products[0], products[1], row[-3])
-        del row[-ATTRIBUTES:]
-        incident = (self._incidents.get((kind, tier, product, customer))
-                    or self._incident(kind, tier, product, customer))
-        self.cases.append(None)
-        self.case_kind.append(kind)
-        self.version.append(0)
-        self.rows.append(row)
-        tier_index = TIER_INDEX[tier]
-        self.table.add(index, tier_index, now)
-        self.push((now, OPENED, cid, code, tier_index, 0.0))
-        self.recent.append(now)
-        self.open_count += 1
-        if origin >= 0:
-            self.complaints_opened += 1
-            self.push((now, COMPLAINT, cid, origin, 0, 0.0))
-            self.complaint_times.append(now)
-        work = self.apply(cid, runtime.open(incident, now), now)
-        if work is not None:
-            self.start(cid, kind, work, now)
-        return cid
-
-    def _incident(self, kind: str, tier: Tier, product: int, customer: str) -> Incident:
-        """The incident record of cases of this kind, tier, product and customer.
-
-        Cases with the same attributes share one immutable record, built the first time:
-        everything the runtime reads of an incident (tier, severity, product...) is the same
-        for them, and the case number, which the event log carries, tells them apart. A
-        simulation opens hundreds of thousands of cases; a record each would cost more than
-        the playbook steps they take."""
-        entry = self.loaded.mix[kind]
-        fields: dict[str, object] = {"tier": tier, "customer": customer}
-        if product >= 0:
-            p = entry.products[product]
-            fields.update(product=p.name, sku=p.sku, batch=p.batch)
-        fields["id"] = f"sim:{kind}:{tier.value}:{fields.get('sku') or '-'}"
-        record = self._incidents[(kind, tier, product, customer)] = self.templates[
-            kind].model_copy(update=fields)
-        return record
-
-    def u(self, cid: int) -> float:
-        """The case's next uniform for a draw along its path (streams.py)."""
-        row = self.rows[cid]
-        return row.pop() if len(row) > PATIENCE else self.spill.random()  # type: ignore[arg-type]
-
-    def u_patience(self, cid: int) -> float:
-        """The case's next uniform for a patience draw (its row's first slots)."""
-        k = self.patience_drawn.get(cid, 0)
-        if k < PATIENCE:
-            self.patience_drawn[cid] = k + 1
-            return self.rows[cid][k]  # type: ignore[index]
-        return self.spill.random()
-
-    # -- effects -----------------------------------------------------------------------------
-    def apply(self, cid: int, step: Step, now: float) -> WorkRequested | None:
-        """Carry out a step's effects at minute `now` (the clock, passed down rather than read
-        again); return the work the case now needs, if any."""
-        case = step.case
-        self.cases[cid] = case
-        push = self.push
-        kind = self.case_kind[cid]
-        work = None
-        for e in step.effects:
-            t = type(e)
-            if t is Transitioned:
-                self.version[cid] += 1  # work in progress for the old state is now moot
-                if self.waiting and cid in self.waiting:
-                    self.withdraw(cid)
-                codes = self._codes.get(id(e))
-                if codes is None:  # effects are prebuilt and long-lived: code each once
-                    codes = self._codes[id(e)] = (e, self._state_code(kind, e.dest),
-                                                  self.names(e.trigger),
-                                                  self._events[kind].get(e.dest))
-                _, dest, trig, events = codes
-                push((now, STATE, cid, dest, trig, 0.0))
-                if events:
-                    for trigger, delay in events:
-                        self._schedule_event(cid, trigger, now + delay.quantile(self.u(cid)))
-            elif t is WorkRequested:
-                work = e
-            elif t is Arm:
-                self.timers.arm(cid, e.key, e.due)
-            elif t is Cancel:
-                self.timers.cancel(cid, e.key)
-            elif t is Closed:
-                push((now, CLOSED, cid, self._state_code(kind, e.state), 0, now - case.opened))
-                self.table.closed[cid] = now
-                self.open_count -= 1
-                if self.open_count == 0 and self._cleared is not None \
-                        and not self._cleared.triggered:
-                    self._cleared.succeed()
-                if self.table.level[cid] > 0:
-                    self.escalated_open -= 1
-            elif t is MilestoneMet:
-                push((now, MILESTONE, cid, self.names(e.milestone), int(e.on_time),
-                      now - case.opened))
-            elif t is Breached:
-                push((now, BREACH, cid, self.names(e.milestone), 0, e.due))
-                self.breach_times.append(now)
-                self._maybe_complain(cid, case)
-            elif t is Escalated:
-                if case.level > 0 and self.table.level[cid] == 0:
-                    self.escalated_open += 1
-                self.table.level[cid] = case.level
-                push((now, ESCALATED, cid, self.names(e.dest), self.names(e.source),
-                      float(self.names(e.rule))))
-                if self.waiting and cid in self.waiting:
-                    self.requeue(cid, case)
-            elif t is MessageOwed:
-                self.owe(cid, e, TIER_INDEX[case.incident.tier])
-            elif t is Deescalated:
-                if case.level == 0 and self.table.level[cid] > 0:
-                    self.escalated_open -= 1
-                self.table.level[cid] = case.level
-                push((now, DEESCALATED, cid, self.names(e.dest), self.names(e.source),
-                      float(self.names(e.rule))))
-                if self.waiting and cid in self.waiting:
-                    self.requeue(cid, case)
-        if self.touched is not None:
-            self.touched.add(cid)
-        if case.closed:
-            self.cases[cid] = None  # the log and the case table keep all the metrics need
-            self.rows[cid] = None
-            if self.patience_drawn:
-                self.patience_drawn.pop(cid, None)
-        return work
-
-    def queue_key(self, cid: int, kind: str, case: Case) -> Any:
-        """The sort key of the case's waiting work: the policy's, behind a team's boost."""
-        key = self.key[kind](case)
-        return key if self.boost is None else (-self.boost(cid), key)
-
-    def pinned_queue(self, cid: int, job: tuple) -> WorkQueue:
-        """The queue of the pool a team moved the case to, if that pool may do this work
-        (its role and skill; a team may override the playbook's `serves`); the work's own
-        queue otherwise."""
-        name = self.pinned.get(cid)
-        work = job[0]
-        pool = self.pools.get(name) if name is not None else None
-        if pool is None or work.role not in pool.spec.roles or (
-                work.skill is not None and work.skill not in pool_skills(
-                    pool.name, pool.spec, self.loaded.playbooks)):
-            return job[3]
-        queue = self._solo.get(pool.name)
-        if queue is None:
-            queue = self._solo[pool.name] = WorkQueue(pool.name)
-            queue.pools = [pool]
-            pool.queues.append(queue)
-        return queue
-
-    def _state_code(self, kind: str, state: str) -> int:
-        """The interned code of a state name (states outside the playbook, such as the
-        `abandoned` of a case that gave up, are interned on first use)."""
-        code = self._state_index[kind].get(state)
-        if code is None:
-            code = self._state_index[kind][state] = self.names(state)
-        return code
-
-    def _expire(self, cid: int, key: str) -> None:
-        """A deadline came due (the timer wheel only calls for live ones)."""
-        case = self.cases[cid]
-        kind = self.case_kind[cid]
-        now = self.env.now
-        self._wake(cid, self.apply(cid, self.runtimes[kind].expire(case, key, now), now), now)
-
-    def _schedule_event(self, cid: int, trigger: str, at: float) -> None:
-        version = self.version[cid]
-
-        def fire(_: simpy.Event) -> None:
-            case = self.cases[cid]
-            if self.version[cid] != version or case is None or case.closed:
-                return  # the case moved on before the event came
-            kind = self.case_kind[cid]
-            now = self.env.now
-            work = self.apply(cid, self.runtimes[kind].fire(case, trigger, now), now)
-            self._wake(cid, work, now)
-
-        self.env.timeout(at - self.env.now).callbacks.append(fire)
-
-    def _wake(self, cid: int, work: WorkRequested | None, now: float) -> None:
-        if work is not None:
-            self.start(cid, self.case_kind[cid], work, now)
-
-    def _maybe_complain(self, cid: int, case: Case) -> None:
-        rule = self.loaded.scenario.complaints
-        if rule.probability <= 0 or cid in self.complained or rule.kind not in self.loaded.mix:
-            return
-        if self.case_kind[cid] == rule.kind:
-            return  # a complaint about a complaint is the same complaint
-        if self.streams.complain.random() < rule.probability:
-            self.complained.add(cid)
-            self.open_case(rule.kind, case.incident.tier, self.env.now,
-                           self.streams.complaints.take(), case.incident.customer, origin=cid)
 
 
 def run(loaded: LoadedScenario, seed: int = 1, *, policy: Policy | None = None,
