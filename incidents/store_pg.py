@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -87,11 +88,13 @@ class PgStore(EventStore):
     def __init__(self, url: str, *, readonly: bool, timeout: float) -> None:
         self._url, self._path = url, safe_url(url)
         self._readonly, self._timeout = readonly, timeout
+        found = re.match(r"[a-z]+://[^/@?#]*?:([^/@?#]*)@", url)
+        self._secrets = [found.group(1)] if found and found.group(1) else []
         try:
-            self._secret = str(conninfo_to_dict(url).get("password") or "")
+            self._secrets.append(str(conninfo_to_dict(url).get("password") or ""))
         except psycopg.Error as exc:
             raise StoreError(self._path, f"is not a usable PostgreSQL URL: "
-                                         f"{_text(exc)}") from None
+                                         f"{self._reason(exc)}") from None
         self.application_name = f"muster {uuid.uuid4().hex[:12]}"
         """The name this store's sessions carry on the server (pg_stat_activity)."""
         self.reconnects = 0
@@ -545,9 +548,10 @@ class PgStore(EventStore):
 
     def _reason(self, exc: BaseException) -> str:
         """The driver's message on one line, the password (if any) never in it."""
-        text = _text(exc)
-        if self._secret:
-            text = text.replace(self._secret, "***")
+        text = _text(exc).replace(self._url, self._path)
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, "***")
         return text
 
     def _event(self, sid: str, row: Sequence[Any]) -> StoredEvent:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+
 from incidents.store_file import StoreError
 
 __all__ = ["SCHEMA", "PG_SCHEMA_VERSION", "APPLICATION", "CHANNEL", "WRITE_LOCK",
@@ -175,9 +177,17 @@ def prepare_database(conn: Any, name: str, *, create: bool, readonly: bool) -> i
                 raise StoreError(name, f"holds tables of another program ({', '.join(others)}"
                                        "); give Muster a database of its own (createdb muster)")
         start = version or 0
-        for step in MIGRATIONS[start:PG_SCHEMA_VERSION]:
-            for statement in step:
-                conn.execute(statement)
+        try:
+            for step in MIGRATIONS[start:PG_SCHEMA_VERSION]:
+                for statement in step:
+                    conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege:
+            raise
+        except psycopg.DatabaseError as exc:
+            what = "create the store" if not start else \
+                f"upgrade the store from schema {start} to {PG_SCHEMA_VERSION}"
+            detail = " ".join(str(exc).split())
+            raise StoreError(name, f"cannot {what} ({detail}); it is unchanged") from None
         conn.execute("UPDATE muster.meta SET value = %s WHERE name = 'schema'",
                      (str(PG_SCHEMA_VERSION),))
         conn.execute("COMMIT")
