@@ -218,7 +218,7 @@ class DeskScreen(Screen[None]):
                     desk.save_snapshot()  # only when many events came since the last
             except UnavailableError as exc:  # the server is away: say so, keep trying
                 if lost is None:
-                    lost = exc.reason
+                    lost = exc.reason.split("; next try in")[0]
                     self.post_message(self.Connection(lost))
                 continue
             except ValueError as exc:  # the store went away (closed, unreadable)
