@@ -24,7 +24,7 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from incidents.store import ConflictError, EventStore, Pending, Written, open_store
+from incidents.store import ConflictError, EventStore, Pending, Written, open_store, safe_url
 
 from desk import snapshot
 from desk.case.events import STREAM_PREFIX as CASE_PREFIX
@@ -85,7 +85,7 @@ class Desk:
              create: bool = True, readonly: bool = False) -> Desk:
         """The desk on the database at `url`, read up to its last event. Opening writes
         nothing: a new database gets its settings with its first event."""
-        check_operator(operator, os.fspath(url))
+        check_operator(operator, safe_url(os.fspath(url)))
         store = open_store(url, create=create, readonly=readonly)
         try:
             desk = cls(store, operator, clock)

@@ -8,16 +8,21 @@ position N reads what is new with `since(N)`.
 
 This module is the interface and the checks of every value that goes through it; back ends
 implement `EventStore` beneath it, one module each (incidents.store_sqlite: SQLite in WAL mode
-on one host; PostgreSQL is issue 18), and `open_store(url)` picks one.
+on one host; incidents.store_pg: PostgreSQL, for desks on several hosts), and
+`open_store(url)` picks one. Both keep the same promises, and one contract test suite runs
+against each (tests/test_store.py, tests/test_store_live.py).
 
-API (every error is a `StoreError`, one line: `PATH: error: [stream ID[, event N]: ]reason`):
+API (every error is a `StoreError`, one line: `WHERE: error: [stream ID[, event N]: ]reason`,
+WHERE being the file, or the server's URL without its password):
 
     open_store(url, *, create=True, readonly=False, timeout=10.0) -> EventStore
     EventStore.open(path, ...)                       the same, for a file path
-        `url`: a path, `sqlite:PATH` or `sqlite:///PATH`. `create=False` refuses a missing
-        file; `readonly=True` opens without writing anything to the file or beside it, in
-        any journal mode (a store of an older schema is read as it is, not upgraded);
-        `timeout`: seconds a writer queues behind others, then fails with nothing written.
+        `url`: a path, `sqlite:PATH` or `sqlite:///PATH`; or `postgresql://USER@HOST/DB`
+        (`postgres://` too; psycopg 3, the `muster[postgres]` extra). `create=False` refuses
+        a missing store; `readonly=True` opens without writing anything (SQLite: to the file
+        or beside it, in any journal mode; a store of an older schema is read as it is, not
+        upgraded); `timeout`: seconds a writer queues behind others, then fails with nothing
+        written.
     store.new_stream(kind, header, *, stream_id=None, wall=None, key=None, actor=None) -> str
     store.append(stream_id, kind, payload, *, sim_minute=None, wall=None,
                  expected_version=None, key=None, actor=None, correlation=None,
@@ -34,6 +39,8 @@ API (every error is a `StoreError`, one line: `PATH: error: [stream ID[, event N
     store.streams(kind=None) -> list[StreamInfo]                          (oldest first)
     store.save_snapshot(name, position, data);  store.load_snapshot(name) -> (position, data)
     store.backup(dest) -> Path;  store.check() -> list[str];  store.close()
+    store.copy_in(streams, events)   events copied from another store, exactly as they were
+                                     (`muster live migrate`: incidents.store_copy)
 
 Concurrency: `expected_version` is the stream version (its last sequence number) an action was
 decided on; if the stream has moved meanwhile the append is refused with `ConflictError` and
@@ -50,9 +57,16 @@ as written (not \\u-escaped) and read back equal: text, int, finite float, bool,
 surrogates, nesting deeper than 64 and events over 16 MiB are refused, naming the value:
 `payload.scores[2]: nan ...`.
 
-Durability (SQLite): WAL journal with `synchronous=FULL`; every write is one short BEGIN
-IMMEDIATE transaction whose commit fsyncs the WAL, so an event `append` or `write` returned
-survives a crash of the process and of the machine. See incidents.store_sqlite for figures.
+Durability: an event `append` or `write` returned is on disk and survives a crash of the
+process and of the machine: on SQLite a WAL journal with `synchronous=FULL` (one short BEGIN
+IMMEDIATE transaction whose commit fsyncs the WAL); on PostgreSQL a commit with
+`synchronous_commit=on` (the server's WAL flushed). See each back end's module for figures.
+
+A server can go away (a restart, a network cut): the PostgreSQL back end then raises
+`UnavailableError` (a StoreError), reconnects by itself with back-off on later calls, and a
+reader catches up by `since(last position seen)`, so nothing is missed. A write interrupted
+at its commit may or may not have been applied (`maybe_written`): retried under the same
+idempotency key, it is applied once.
 """
 
 from __future__ import annotations
@@ -67,12 +81,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
 
 from incidents.store_file import APPLICATION_ID, SCHEMA_VERSION, StoreError
 
 __all__ = ["APPLICATION_ID", "MAX_EVENT_BYTES", "MAX_NAME", "SCHEMA_VERSION", "ConflictError",
-           "EventStore", "Pending", "StoreError", "StoredEvent", "StreamInfo", "Written",
-           "open_store", "check_name", "json_text", "wall_text"]
+           "EventStore", "Pending", "Prepared", "StoreError", "StoredEvent", "StreamInfo",
+           "UnavailableError", "Written", "open_store", "check_copied", "check_name",
+           "is_server_url",
+           "json_text", "prepare", "safe_url", "wall_text"]
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 """Largest JSON text of one event. A header carries the scenario text (at most 2 MiB, see
@@ -101,6 +118,25 @@ class ConflictError(StoreError):
 def _conflict(path: str, reason: str, stream_id: str | None, expected: int | None,
               actual: int | None) -> ConflictError:
     return ConflictError(path, reason, stream_id=stream_id, expected=expected, actual=actual)
+
+
+class UnavailableError(StoreError):
+    """The database server cannot be reached now (down, restarting, cut off): try again later.
+    Nothing was read; nothing was written unless `maybe_written` (the connection was lost
+    while the server committed: a retry under the same idempotency key is applied once)."""
+
+    def __init__(self, path: str, reason: str, *, stream_id: str | None = None,
+                 maybe_written: bool = False) -> None:
+        super().__init__(path, reason, stream_id=stream_id)
+        self.maybe_written = maybe_written
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unavailable, (self.path, self.reason, self.stream_id, self.maybe_written))
+
+
+def _unavailable(path: str, reason: str, stream_id: str | None,
+                 maybe_written: bool) -> UnavailableError:
+    return UnavailableError(path, reason, stream_id=stream_id, maybe_written=maybe_written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +186,23 @@ class Pending:
     correlation: str | None = None
     causation: str | None = None
     stream_kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A pending event with every value checked and in its stored form (`prepare`)."""
+
+    stream_id: str
+    kind: str
+    sim_minute: float | None
+    wall: str
+    payload: str
+    expected: int | None
+    key: str | None
+    actor: str | None
+    correlation: str | None
+    causation: str | None
+    stream_kind: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +298,14 @@ class EventStore(ABC):
     def check(self) -> list[str]:
         """A full integrity check: ["ok"], or what is wrong."""
 
+    @abstractmethod
+    def copy_in(self, streams: Sequence[StreamInfo], events: Sequence[StoredEvent]) -> None:
+        """Write `events`, read from another store, exactly as they were there: global
+        positions, stream versions, times, actors, keys. `events` come in global order, after
+        everything already here; `streams` are the streams whose headers are among them (their
+        kind and creation time). One transaction: all or nothing. For moving a whole history
+        between back ends (incidents.store_copy), never for new events."""
+
     # -- built on the above ------------------------------------------------------------------
     def new_stream(self, kind: str, header: dict[str, Any], *, stream_id: str | None = None,
                    wall: datetime | None = None, key: str | None = None,
@@ -278,16 +339,40 @@ class EventStore(ABC):
         self.close()
 
 
+_SERVER_SCHEMES = ("postgresql:", "postgres:")
+
+
+def is_server_url(text: str) -> bool:
+    """Whether `text` names a store on a PostgreSQL server (else a file)."""
+    return text.startswith(_SERVER_SCHEMES)
+
+
+def safe_url(url: str) -> str:
+    """`url` as it may be shown: without its password (in the user part or the query)."""
+    if not is_server_url(url):
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.partition(':')[0]}@{host}"
+        query = "&".join(pair for pair in parts.query.split("&")
+                         if pair and "password" not in pair.partition("=")[0].lower())
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return f"{url.partition(':')[0]}://(a URL that cannot be read)"
+
+
 def open_store(url: str | os.PathLike[str], *, create: bool = True, readonly: bool = False,
                timeout: float = 10.0) -> EventStore:
-    """The store `url` names: a file path, `sqlite:PATH` or `sqlite:///PATH` (SQLite)."""
+    """The store `url` names: a file path, `sqlite:PATH` or `sqlite:///PATH` (SQLite), or
+    `postgresql://...` (PostgreSQL, through psycopg 3: `pip install 'muster[postgres]'`)."""
     text = os.fspath(url)
     if isinstance(text, bytes):
         raise StoreError(repr(text), "a store is named by text, not bytes")
-    if text.startswith(("postgresql:", "postgres:")):
-        raise StoreError(text.split("@")[-1], "PostgreSQL is not supported by this Muster yet; "
-                                              "use a SQLite file on a local disk")
-    path = text
+    server = is_server_url(text)
+    path = safe_url(text)
     if text.startswith("sqlite:///"):
         path = "/" + text[len("sqlite:///"):]
     elif text.startswith("sqlite:"):
@@ -295,12 +380,63 @@ def open_store(url: str | os.PathLike[str], *, create: bool = True, readonly: bo
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
             or not 0 < timeout <= 3600:
         raise StoreError(path, f"timeout must be seconds in (0, 3600], got {timeout!r}")
+    if server:
+        try:
+            from incidents.store_pg import PgStore  # optional: psycopg is an extra
+        except ImportError as exc:
+            raise StoreError(path, f"PostgreSQL needs the psycopg package ({exc.name or exc} "
+                                   "is missing): pip install 'muster[postgres]'") from None
+        return PgStore.connect(text, create=create, readonly=readonly, timeout=float(timeout))
     from incidents.store_sqlite import SqliteStore  # the back end imports this module
     return SqliteStore.connect(Path(path), path, create=create, readonly=readonly,
                                timeout=float(timeout))
 
 
 # -- values ----------------------------------------------------------------------------------
+
+def prepare(path: str, p: Pending) -> Prepared:
+    """Every value of one pending event checked and in its stored form (before any I/O),
+    the same for every back end."""
+    sid = check_name(path, p.stream_id, "stream id")
+    if p.stream_kind is not None:
+        skind: str | None = check_name(path, p.stream_kind, "stream kind")
+        if p.kind != "header":
+            raise StoreError(path, "the first event of a stream is its header", stream_id=sid)
+        what = "header"
+    else:
+        skind = None
+        kind = check_name(path, p.kind, "event kind")
+        if kind == "header":
+            raise StoreError(path, 'event kind "header" is reserved for new_stream',
+                             stream_id=sid)
+        what = "payload"
+    expected = p.expected_version
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
+                                 or expected < 1):
+        raise StoreError(path, f"expected_version must be a stream version >= 1 or None, "
+                               f"got {expected!r}", stream_id=sid)
+    key, actor, corr, cause = (None if v is None else check_name(path, v, what_)
+                               for v, what_ in ((p.key, "key"), (p.actor, "actor"),
+                                                (p.correlation, "correlation id"),
+                                                (p.causation, "causation id")))
+    minute = sim_minute_value(path, p.sim_minute, sid)
+    text = json_text(path, p.payload, what, sid)
+    when = wall_text(path, p.wall, sid)
+    return Prepared(sid, p.kind, minute, when, text, expected, key, actor, corr, cause, skind)
+
+
+def check_copied(path: str, events: Sequence[StoredEvent]) -> None:
+    """Refuse events to copy in that are not in one rising global order (a copy keeps the
+    source's positions, so they must come as the source numbered them)."""
+    last = 0
+    for e in events:
+        if not isinstance(e, StoredEvent) or isinstance(e.gseq, bool) \
+                or not isinstance(e.gseq, int) or e.gseq <= last:
+            raise StoreError(path, f"events to copy in must come in their global order, each "
+                                   f"with its position; got {getattr(e, 'gseq', e)!r} after "
+                                   f"{last}")
+        last = e.gseq
+
 
 def check_name(path: str, value: object, what: str) -> str:
     """`value` if it is usable as a kind, stream id, key or actor; else a StoreError."""

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 import incidents.store as api
 from incidents.store import (ConflictError, EventStore, Pending, StoredEvent, StoreError,
-                             StreamInfo, Written, check_name, json_text, sim_minute_value,
+                             StreamInfo, Written, check_copied, check_name, json_text, prepare,
                              wall_text)
 from incidents.store_file import Handle, fsync_folder, open_file, open_readonly
 
@@ -85,12 +85,13 @@ class SqliteStore(EventStore):
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Sequence[Pending]) -> list[Written]:
         """Append every event of `batch` in one transaction, or none of them."""
-        rows = [self._prepare(p) for p in batch]
+        rows = [prepare(self._path, p) for p in batch]
 
         def body(conn: sqlite3.Connection) -> list[Written]:
             versions: dict[str, int] = {}
             out: list[Written] = []
-            for sid, kind, minute, when, text, expected, key, actor, corr, cause, skind in rows:
+            for row in rows:
+                sid, key, skind, expected = row.stream_id, row.key, row.stream_kind, row.expected
                 if key is not None:
                     found = conn.execute("SELECT stream_id, seq, gseq FROM events WHERE key = ?",
                                          (key,)).fetchone()
@@ -101,7 +102,7 @@ class SqliteStore(EventStore):
                     if sid in versions or conn.execute("SELECT 1 FROM streams WHERE id = ?",
                                                        (sid,)).fetchone():
                         raise ConflictError(self._path, "already exists", stream_id=sid)
-                    conn.execute("INSERT INTO streams VALUES (?, ?, ?)", (sid, skind, when))
+                    conn.execute("INSERT INTO streams VALUES (?, ?, ?)", (sid, skind, row.wall))
                     seq = 1
                 else:
                     current = versions.get(sid)
@@ -120,43 +121,37 @@ class SqliteStore(EventStore):
                 cursor = conn.execute(
                     "INSERT INTO events (stream_id, seq, kind, sim_minute, wall, payload, actor, "
                     "key, correlation, causation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sid, seq, kind, minute, when, text, actor, key, corr, cause))
+                    (sid, seq, row.kind, row.sim_minute, row.wall, row.payload, row.actor, key,
+                     row.correlation, row.causation))
                 versions[sid] = seq
                 out.append(Written(sid, seq, int(cursor.lastrowid or 0), True))
             return out
 
-        return self._write(rows[0][0] if len(rows) == 1 else None, body) if rows else []
+        return self._write(rows[0].stream_id if len(rows) == 1 else None, body) if rows else []
 
-    def _prepare(self, p: Pending) -> tuple[Any, ...]:
-        """Every value of one pending event checked (before any I/O)."""
-        path = self._path
-        sid = check_name(path, p.stream_id, "stream id")
-        if p.stream_kind is not None:
-            skind = check_name(path, p.stream_kind, "stream kind")
-            if p.kind != "header":
-                raise StoreError(path, "the first event of a stream is its header",
-                                 stream_id=sid)
-            what = "header"
-        else:
-            skind = None
-            kind = check_name(path, p.kind, "event kind")
-            if kind == "header":
-                raise StoreError(path, 'event kind "header" is reserved for new_stream',
-                                 stream_id=sid)
-            what = "payload"
-        expected = p.expected_version
-        if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)
-                                     or expected < 1):
-            raise StoreError(path, f"expected_version must be a stream version >= 1 or None, "
-                                   f"got {expected!r}", stream_id=sid)
-        names = [None if v is None else check_name(path, v, what_)
-                 for v, what_ in ((p.key, "key"), (p.actor, "actor"),
-                                  (p.correlation, "correlation id"),
-                                  (p.causation, "causation id"))]
-        minute = sim_minute_value(path, p.sim_minute, sid)
-        text = json_text(path, p.payload, what, sid)
-        when = wall_text(path, p.wall, sid)
-        return (sid, p.kind, minute, when, text, expected, *names, skind)
+    def copy_in(self, streams: Sequence[StreamInfo], events: Sequence[StoredEvent]) -> None:
+        """Events copied from another store, exactly as they were (see EventStore.copy_in)."""
+        made = {s.id: (s.kind, wall_text(self._path, s.created, s.id)) for s in streams}
+        rows = [(e.gseq, e.stream_id, e.seq, e.kind, e.sim_minute,
+                 wall_text(self._path, e.wall, e.stream_id),
+                 json_text(self._path, e.payload, "payload", e.stream_id), e.actor, e.key,
+                 e.correlation, e.causation) for e in events]
+        check_copied(self._path, events)
+
+        def body(conn: sqlite3.Connection) -> None:
+            last = conn.execute("SELECT MAX(gseq) FROM events").fetchone()[0] or 0
+            if rows and rows[0][0] <= last:
+                raise StoreError(self._path, f"cannot copy event {rows[0][0]} in: this store "
+                                             f"is already at position {last}; nothing was "
+                                             "written")
+            for sid, (kind, created) in made.items():
+                conn.execute("INSERT INTO streams VALUES (?, ?, ?)", (sid, kind, created))
+            conn.executemany(
+                "INSERT INTO events (gseq, stream_id, seq, kind, sim_minute, wall, payload, "
+                "actor, key, correlation, causation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows)
+
+        self._write(None, body)
 
     def _write(self, sid: str | None, body: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `body` as one BEGIN IMMEDIATE transaction."""

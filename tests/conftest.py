@@ -155,3 +155,9 @@ def finding(found: list[Diagnostic], fragment: str, severity: str = "error") -> 
             return d
     listing = "\n".join(str(d) for d in found) or "(no findings)"
     raise AssertionError(f"no {severity} containing {fragment!r}; found:\n{listing}")
+
+
+# The back ends of the store and desk tests (SQLite; PostgreSQL when MUSTER_TEST_PG names a
+# server), and the line saying when the PostgreSQL half did not run: tests/backends.py.
+from tests.backends import (live_url, pg_server, pg_url, private_pg,  # noqa: E402,F401
+                            pytest_terminal_summary, store_url)

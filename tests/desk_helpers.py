@@ -1,10 +1,14 @@
-"""Shared helpers of the desk tests: a wall clock the test moves, recall cases, a desk."""
+"""Shared helpers of the desk tests: a wall clock the test moves, recall cases, a desk.
+
+The `desk` fixture opens a desk on each back end in turn (`live_url`, tests/backends.py):
+every test that takes it runs on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,10 +16,11 @@ import pytest
 from desk.case import service as cases
 from desk.desk import Desk
 from desk.operation import service as operations
+from desk.projection import Changes
 from incidents.model import Incident
 
 __all__ = ["SHANGHAI", "T0", "WallClock", "recall", "open_recall", "desk_fixture",
-           "clock_fixture", "events_of"]
+           "clock_fixture", "events_of", "caught_up"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -60,9 +65,29 @@ def clock_fixture() -> WallClock:
 
 
 @pytest.fixture(name="desk")
-def desk_fixture(tmp_path: Path, clock: WallClock) -> Iterator[Desk]:
-    with Desk.open(tmp_path / "live.sqlite", operator="王芳", clock=clock) as desk:
+def desk_fixture(live_url: str, clock: WallClock) -> Iterator[Desk]:
+    with Desk.open(live_url, operator="王芳", clock=clock) as desk:
         yield desk
+
+
+def caught_up(desk: Desk, position: int | None = None, timeout: float = 30.0) -> Changes:
+    """Poll `desk` as its screen does until it has read up to `position` (default: the end
+    of the store now); what the polls said changed, together. On SQLite the first poll sees
+    another desk's commit; on PostgreSQL its wake-up (NOTIFY) comes a moment after it."""
+    target = desk.store.position() if position is None else position
+    merged = Changes()
+    deadline = time.monotonic() + timeout
+    while True:
+        got = desk.poll()
+        merged.cases |= got.cases
+        merged.operations |= got.operations
+        merged.entries += got.entries
+        if desk.model.position >= target:
+            return merged
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the desk never read up to position {target} "
+                                 f"(it is at {desk.model.position})")
+        time.sleep(0.01)
 
 
 def events_of(desk: Desk, case_id: str) -> list[tuple[str, dict]]:

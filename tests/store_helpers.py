@@ -15,7 +15,7 @@ from incidents.store import APPLICATION_ID, EventStore, StoreError
 
 __all__ = ["SPAWN", "SIDE_SUFFIXES", "V1_SCHEMA", "V2_EXTRA", "WHEN", "SCENARIO_TEXT",
            "digest", "side_files", "refuse", "new_store", "make_v1", "make_v2", "raw_rows",
-           "schema", "pragma", "in_threads"]
+           "raw_payloads", "schema", "pragma", "in_threads"]
 
 SPAWN = multiprocessing.get_context("spawn")
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
@@ -76,7 +76,7 @@ def refuse(path: Path, *, create: bool = True) -> str:
     return message
 
 
-def new_store(path: Path, events: int = 0, payload: str = "") -> str:
+def new_store(path: Path | str, events: int = 0, payload: str = "") -> str:
     """A closed store with one drill stream of `events` actions after its header."""
     with EventStore.open(path) as store:
         sid = store.new_stream("drill", {"scenario": "flood"})
@@ -126,6 +126,16 @@ def raw_rows(path: Path, sid: str) -> list[tuple[object, ...]]:
                             "WHERE stream_id = ? ORDER BY seq", (sid,)).fetchall()
     finally:
         conn.close()
+
+
+def raw_payloads(url: str, sid: str) -> list[str]:
+    """A stream's payloads as the database holds them (text), read by another client: a
+    SQLite file at `url`, or a PostgreSQL database."""
+    if url.startswith(("postgresql:", "postgres:")):
+        from tests.backends import psql
+        return [row[0] for row in psql(url, "SELECT payload::text FROM muster.events WHERE "
+                                            "stream_id = %s ORDER BY seq", (sid,))]
+    return [str(row[4]) for row in raw_rows(Path(url), sid)]
 
 
 def schema(path: Path) -> list[tuple[str, str, str]]:

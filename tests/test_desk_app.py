@@ -27,18 +27,18 @@ from tests.desk_helpers import WallClock, open_recall
 SIZE = (160, 48)
 
 
-def desk_app(path: Path, operator: str, clock: WallClock, tmp_path: Path,
+def desk_app(path: Path | str, operator: str, clock: WallClock, tmp_path: Path,
              poll: float = 0.05) -> MusterApp:
     return make_app(store=tmp_path / "drills.sqlite", out_dir=tmp_path / "out", live=path,
                     operator=operator, desk_clock=clock, desk_poll=poll, running=False)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "live.sqlite"
-    with Desk.open(path, operator="王芳", clock=WallClock()) as desk:
+def db(live_url: str) -> str:
+    """A recall of 40 cases on each back end in turn (tests/backends.py)."""
+    with Desk.open(live_url, operator="王芳", clock=WallClock()) as desk:
         open_recall(desk, 40)
-    return path
+    return live_url
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str,
@@ -72,7 +72,7 @@ def notes(app: MusterApp) -> list[str]:
 
 
 @pilot_test
-async def test_the_desk_shows_what_is_due_and_acts_on_keys(db: Path, tmp_path: Path) -> None:
+async def test_the_desk_shows_what_is_due_and_acts_on_keys(db: str, tmp_path: Path) -> None:
     clock = WallClock()
     app = desk_app(db, "王芳", clock, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -94,7 +94,7 @@ async def test_the_desk_shows_what_is_due_and_acts_on_keys(db: Path, tmp_path: P
 
 
 @pilot_test
-async def test_forms_declare_a_level_hand_over_and_escalate_in_bulk(db: Path,
+async def test_forms_declare_a_level_hand_over_and_escalate_in_bulk(db: str,
                                                                      tmp_path: Path) -> None:
     clock = WallClock()
     app = desk_app(db, "王芳", clock, tmp_path)
@@ -134,7 +134,7 @@ async def test_forms_declare_a_level_hand_over_and_escalate_in_bulk(db: Path,
 
 
 @pilot_test
-async def test_two_desks_see_each_other_and_a_conflict_is_refused(db: Path,
+async def test_two_desks_see_each_other_and_a_conflict_is_refused(db: str,
                                                                   tmp_path: Path) -> None:
     clock = WallClock()
     one = desk_app(db, "王芳", clock, tmp_path)
@@ -161,7 +161,7 @@ async def test_two_desks_see_each_other_and_a_conflict_is_refused(db: Path,
 
 
 @pilot_test
-async def test_a_case_screen_follows_the_case(db: Path, tmp_path: Path) -> None:
+async def test_a_case_screen_follows_the_case(db: str, tmp_path: Path) -> None:
     clock = WallClock()
     app = desk_app(db, "王芳", clock, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -9,8 +9,6 @@ two desks notice together is written once.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-
 import pytest
 
 from desk.case import service as cases
@@ -19,8 +17,8 @@ from desk.errors import Conflict, DeskError
 from desk.projection import Changes
 from incidents.model import Incident
 
-from tests.desk_helpers import (T0, WallClock, clock_fixture, desk_fixture,  # noqa: F401
-                                events_of, open_recall, recall)
+from tests.desk_helpers import (T0, WallClock, caught_up, clock_fixture,  # noqa: F401
+                                desk_fixture, events_of, open_recall, recall)
 
 
 def _vip(desk: Desk, case_id: str = "VIP-1") -> str:
@@ -134,8 +132,8 @@ def test_resolve_takes_the_most_likely_path_never_the_withdrawal(desk: Desk) -> 
     assert view.resolution == "更换完成，客户满意"
 
 
-def test_deadlines_are_written_once_by_two_desks(tmp_path: Path, clock: WallClock) -> None:
-    path = tmp_path / "live.sqlite"
+def test_deadlines_are_written_once_by_two_desks(live_url: str, clock: WallClock) -> None:
+    path = live_url
     with Desk.open(path, operator="王芳", clock=clock) as one, \
             Desk.open(path, operator="李强", clock=clock) as two:
         open_recall(one, 10)
@@ -150,15 +148,15 @@ def test_deadlines_are_written_once_by_two_desks(tmp_path: Path, clock: WallCloc
         assert one.tick() == two.tick() == 0
 
 
-def test_two_desks_see_the_same_cases(tmp_path: Path, clock: WallClock) -> None:
-    path = tmp_path / "live.sqlite"
+def test_two_desks_see_the_same_cases(live_url: str, clock: WallClock) -> None:
+    path = live_url
     with Desk.open(path, operator="王芳", clock=clock) as one, \
             Desk.open(path, operator="李强", clock=clock) as two:
         ids = open_recall(one, 30)
         assert not two.model.cases and two.poll() and len(two.model.cases) == 30
         cases.ack(two, ids[3])
         cases.assign(two, ids[4], "李强")
-        assert one.poll().cases == {ids[3], ids[4]}
+        assert caught_up(one).cases == {ids[3], ids[4]}
         assert not one.poll()
         for case_id in ids:
             a, b = one.model.case(case_id), two.model.case(case_id)
@@ -181,8 +179,8 @@ def test_bulk_escalation_skips_what_it_does_not_apply_to(desk: Desk) -> None:
     assert cases.bulk(desk, ids, "send", obligation="主管接手").done == []
 
 
-def test_a_bulk_action_is_all_or_nothing_on_disk(tmp_path: Path, clock: WallClock) -> None:
-    path = tmp_path / "live.sqlite"
+def test_a_bulk_action_is_all_or_nothing_on_disk(live_url: str, clock: WallClock) -> None:
+    path = live_url
     with Desk.open(path, operator="王芳", clock=clock) as one, \
             Desk.open(path, operator="李强", clock=clock) as two:
         ids = open_recall(one, 8)

@@ -3,7 +3,8 @@
 - A writer killed mid-stream (SIGKILL, no close): the database passes SQLite's integrity check
   and every action the writer was told was done is there, exactly once, in order.
 - A desk opened from a snapshot is the desk the full replay gives; a damaged snapshot, or one
-  holding anything but plain values, is ignored (the log is replayed instead).
+  holding anything but plain values, is ignored (the log is replayed instead); on both back
+  ends (`live_url`).
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ def _state(v: Any) -> tuple[Any, ...]:
             [(o.obligation, o.audience, o.due, o.text, o.since) for o in v.owed])
 
 
-def test_a_snapshot_opens_the_same_desk_as_the_full_replay(tmp_path: Path) -> None:
-    path = tmp_path / "live.sqlite"
+def test_a_snapshot_opens_the_same_desk_as_the_full_replay(live_url: str,
+                                                           tmp_path: Path) -> None:
+    """On both back ends; the cold desk opens a backup (a SQLite file) without snapshots."""
+    path = live_url
     clock = WallClock()
     with Desk.open(path, operator="王芳", clock=clock) as desk:
         ids = open_recall(desk, 60)
@@ -136,8 +139,8 @@ def test_a_snapshot_opens_the_same_desk_as_the_full_replay(tmp_path: Path) -> No
     assert json.loads(warm_json)["cases"][3]["state"] == "归档"
 
 
-def test_a_damaged_or_hostile_snapshot_is_ignored(tmp_path: Path) -> None:
-    path = tmp_path / "live.sqlite"
+def test_a_damaged_or_hostile_snapshot_is_ignored(live_url: str) -> None:
+    path = live_url
     clock = WallClock()
     with Desk.open(path, operator="王芳", clock=clock) as desk:
         open_recall(desk, 10)

@@ -8,8 +8,6 @@ a level on the same version: one is refused.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from desk.case import service as cases
@@ -17,8 +15,8 @@ from desk.desk import Desk
 from desk.errors import Conflict, DeskError
 from desk.operation import service as ops
 
-from tests.desk_helpers import (T0, WallClock, clock_fixture, desk_fixture,  # noqa: F401
-                                open_recall)
+from tests.desk_helpers import (T0, WallClock, caught_up, clock_fixture,  # noqa: F401
+                                desk_fixture, open_recall)
 
 
 def test_a_level_with_its_reason_unlocks_and_owes_messages(desk: Desk) -> None:
@@ -97,9 +95,9 @@ def test_updates_are_owed_on_the_cadence(desk: Desk, clock: WallClock) -> None:
                                           "2 cases open")
 
 
-def test_task_reminders_are_written_once_at_their_times(tmp_path: Path,
+def test_task_reminders_are_written_once_at_their_times(live_url: str,
                                                         clock: WallClock) -> None:
-    path = tmp_path / "live.sqlite"
+    path = live_url
     with Desk.open(path, operator="王芳", clock=clock) as one, \
             Desk.open(path, operator="李强", clock=clock) as two:
         open_recall(one, 2)
@@ -118,6 +116,7 @@ def test_task_reminders_are_written_once_at_their_times(tmp_path: Path,
         assert lines == ["reminder: task T2 (李强) is due soon",
                          "reminder: task T2 (李强) is overdue"]
         ops.task_owner(two, "R1", "T2", "张伟")
+        caught_up(one)  # the new owner seen (on PostgreSQL a moment after the commit)
         assert one.tick() == 2  # the new owner is reminded too
         ops.task_done(one, "R1", "T2", "已调拨 2000 块")
         with pytest.raises(DeskError, match="task T2 is already done"):
@@ -126,8 +125,8 @@ def test_task_reminders_are_written_once_at_their_times(tmp_path: Path,
             ops.task_owner(one, "R1", "T9", "x")
 
 
-def test_two_coordinators_declaring_a_level_at_once(tmp_path: Path, clock: WallClock) -> None:
-    path = tmp_path / "live.sqlite"
+def test_two_coordinators_declaring_a_level_at_once(live_url: str, clock: WallClock) -> None:
+    path = live_url
     with Desk.open(path, operator="王芳", clock=clock) as one, \
             Desk.open(path, operator="李强", clock=clock) as two:
         open_recall(one, 2)

@@ -1,6 +1,8 @@
 """The append-only event store (incidents/store.py): its API, durability and concurrency.
 
-Every rule has a test that breaks when the rule is broken:
+The tests taking `store_url` are the store's contract: they run on every back end (SQLite; and
+PostgreSQL when MUSTER_TEST_PG names a server: tests/backends.py); the others are about
+SQLite's file and connection. Every rule has a test that breaks when the rule is broken:
 - writers in threads and in separate processes lose nothing and never share a number;
 - an event survives a crash of the process that appended it; readers never block writers;
 - Chinese text round-trips exactly and is stored as UTF-8, not as \\u escapes.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -25,18 +28,18 @@ import incidents.store as store_module
 import incidents.store_file as store_file_module
 from incidents.errors import IncidentsError
 from incidents.store import (APPLICATION_ID, SCHEMA_VERSION, EventStore, StoredEvent,
-                             StoreError, StreamInfo)
+                             StoreError, StreamInfo, open_store, safe_url)
 
+from tests.backends import is_pg
 from tests.store_helpers import (SCENARIO_TEXT, SPAWN, WHEN, in_threads, new_store, pragma,
-                                 raw_rows, refuse, side_files)
+                                 raw_payloads, refuse, side_files)
 
 
 # -- the API ---------------------------------------------------------------------------------
 
-def test_streams_number_events_from_the_header(tmp_path: Path) -> None:
-    path = tmp_path / "drill.db"
+def test_streams_number_events_from_the_header(store_url: str) -> None:
     start = datetime(2024, 3, 1, 16, 0, tzinfo=timezone(timedelta(hours=8)))
-    with EventStore.open(path) as store:
+    with open_store(store_url) as store:
         sid = store.new_stream("drill", {"scenario": "flood", "seed": 7}, wall=start)
         assert len(sid) == 32 and int(sid, 16) >= 0
         assert store.append(sid, "action", {"who": "ana"}, sim_minute=3.5) == 2
@@ -60,14 +63,15 @@ def test_streams_number_events_from_the_header(tmp_path: Path) -> None:
         assert [s.id for s in store.streams()] == [sid, "desk-1"]
         assert [s.id for s in store.streams("desk")] == ["desk-1"]
         assert store.streams("nothing") == []
-        assert store.path == str(path)
-    assert side_files(path) == []
+        assert store.path == safe_url(store_url)
+    if not is_pg(store_url):
+        assert side_files(Path(store_url)) == []
 
 
-def test_events_filter_page_and_follow_appends(tmp_path: Path,
+def test_events_filter_page_and_follow_appends(store_url: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "_PAGE", 16)  # many pages from few events
-    with EventStore.open(tmp_path / "s.db") as store:
+    with open_store(store_url) as store:
         sid = store.new_stream("drill", {})
         for i in range(1, 100):
             store.append(sid, "inject" if i % 3 == 0 else "action", {"i": i})
@@ -108,21 +112,22 @@ def test_a_slow_reader_holds_no_snapshot_between_pages(tmp_path: Path) -> None:
         assert [e.seq for e in events] == list(range(2, 102))
 
 
-def test_chinese_text_round_trips_and_is_stored_as_utf8(tmp_path: Path) -> None:
-    folder = tmp_path / "演练记录"
-    folder.mkdir()
-    path = folder / "华东暴雨.db"
+def test_chinese_text_round_trips_and_is_stored_as_utf8(store_url: str, tmp_path: Path) -> None:
+    if not is_pg(store_url):
+        folder = tmp_path / "演练记录"
+        folder.mkdir()
+        store_url = str(folder / "华东暴雨.db")
     header = {"场景": SCENARIO_TEXT, "参与者": ["王芳", "李雷"], "emoji": "🚨", "种子": 42}
     payload = {"动作": "派遣技术员到上海仓库", "备注": "客户等级：VIP\t紧急", "数量": 3}
-    with EventStore.open(path) as store:
+    with open_store(store_url) as store:
         sid = store.new_stream("演练", header, stream_id="演练-华东-001")
         store.append(sid, "派遣", payload, sim_minute=12.25)
-    with EventStore.open(path, create=False) as store:
+    with open_store(store_url, create=False) as store:
         [info] = store.streams("演练")
         assert (info.id, info.kind, info.header) == ("演练-华东-001", "演练", header)
         event = list(store.events(sid, kinds="派遣"))[0]
         assert (event.kind, event.payload) == ("派遣", payload)
-    stored = raw_rows(path, sid)[1][4]
+    stored = raw_payloads(store_url, sid)[1]
     assert isinstance(stored, str) and "派遣技术员到上海仓库" in stored and "\\u" not in stored
 
 
@@ -136,14 +141,13 @@ def test_chinese_text_round_trips_and_is_stored_as_utf8(tmp_path: Path) -> None:
     ({"text": "bad \ud800"}, "holds a lone surrogate"),
     (["not", "a", "dict"], "payload must be a dict (a JSON object), got list"),
 ])
-def test_payloads_that_would_not_round_trip_are_refused(tmp_path: Path, payload: object,
+def test_payloads_that_would_not_round_trip_are_refused(store_url: str, payload: object,
                                                         fragment: str) -> None:
-    path = tmp_path / "s.db"
-    with EventStore.open(path) as store:
+    with open_store(store_url) as store:
         sid = store.new_stream("drill", {})
         with pytest.raises(StoreError) as info:
             store.append(sid, "action", payload)  # type: ignore[arg-type]
-        assert str(info.value).startswith(f"{path}: error: stream {sid}: ")
+        assert str(info.value).startswith(f"{store.path}: error: stream {sid}: ")
         assert fragment in str(info.value)
         assert len(str(info.value).splitlines()) == 1
         assert store.info(sid).events == 1
@@ -152,9 +156,9 @@ def test_payloads_that_would_not_round_trip_are_refused(tmp_path: Path, payload:
         assert len(store.streams()) == 1
 
 
-def test_deep_huge_and_odd_values_are_refused(tmp_path: Path,
+def test_deep_huge_and_odd_values_are_refused(store_url: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    with EventStore.open(tmp_path / "s.db") as store:
+    with open_store(store_url) as store:
         sid = store.new_stream("drill", {})
         deep: dict[str, object] = {}
         cursor = deep
@@ -194,20 +198,19 @@ def test_deep_huge_and_odd_values_are_refused(tmp_path: Path,
     (lambda s, sid: s.header("nope"), "stream nope: no such stream"),
     (lambda s, sid: s.info("nope"), "stream nope: no such stream"),
 ])
-def test_bad_calls_are_refused_and_write_nothing(tmp_path: Path, call: Callable[..., object],
+def test_bad_calls_are_refused_and_write_nothing(store_url: str, call: Callable[..., object],
                                                  fragment: str) -> None:
-    path = tmp_path / "s.db"
-    with EventStore.open(path) as store:
+    with open_store(store_url) as store:
         sid = store.new_stream("drill", {}, stream_id="s1")
         with pytest.raises(StoreError) as info:
             call(store, sid)
         message = str(info.value)
-        assert message.startswith(f"{path}: error: ") and fragment in message, message
+        assert message.startswith(f"{store.path}: error: ") and fragment in message, message
         assert len(message.splitlines()) == 1
         assert [s.events for s in store.streams()] == [1]
 
 
-def test_errors_are_incidents_errors_on_one_line(tmp_path: Path) -> None:
+def test_errors_are_incidents_errors_on_one_line(store_url: str) -> None:
     error = StoreError("odd\nname.db", "bad", stream_id="s", seq=4)
     assert isinstance(error, IncidentsError) and isinstance(error, ValueError)
     assert str(error) == "odd\\nname.db: error: stream s, event 4: bad"
@@ -215,11 +218,11 @@ def test_errors_are_incidents_errors_on_one_line(tmp_path: Path) -> None:
                                                                      "s", 4)
     back = pickle.loads(pickle.dumps(error))  # e.g. raised in a worker process
     assert (str(back), back.path, back.stream_id, back.seq) == (str(error), error.path, "s", 4)
-    store = EventStore.open(tmp_path / "s.db")
+    store = open_store(store_url)
     sid = store.new_stream("drill", {})
     store.close()
     store.close()
-    with pytest.raises(StoreError, match=r"s\.db: error: the store is closed"):
+    with pytest.raises(StoreError, match=re.escape(f"{store.path}: error: the store is closed")):
         store.append(sid, "action", {})
     with pytest.raises(StoreError, match="the store is closed"):
         list(store.events(sid))
@@ -286,7 +289,7 @@ def test_readers_do_not_block_writers(tmp_path: Path) -> None:
 
 def _append_from_process(path: str, worker: int, n: int, barrier: object) -> None:
     barrier.wait()  # type: ignore[attr-defined]
-    with EventStore.open(path) as store:  # all four race to create the file
+    with open_store(path) as store:  # all four race to create the file (or the tables)
         try:
             store.new_stream("drill", {"shared": True}, stream_id="shared")
         except StoreError as exc:
@@ -308,29 +311,31 @@ def check_stream(store: EventStore, sid: str, writers: list[int], n: int) -> Non
         assert [i for worker, i in seen if worker == w] == list(range(n))
 
 
-def test_processes_lose_nothing_and_never_share_a_number(tmp_path: Path) -> None:
-    path, workers, n = tmp_path / "shared.db", 4, 200
+def test_processes_lose_nothing_and_never_share_a_number(store_url: str) -> None:
+    path, workers, n = store_url, 4, 200
     barrier = SPAWN.Barrier(workers)
-    procs = [SPAWN.Process(target=_append_from_process, args=(str(path), w, n, barrier))
+    procs = [SPAWN.Process(target=_append_from_process, args=(path, w, n, barrier))
              for w in range(workers)]
     for proc in procs:
         proc.start()
     for proc in procs:
         proc.join(180)
     assert [proc.exitcode for proc in procs] == [0] * workers
-    with EventStore.open(path, create=False) as store:
+    with open_store(path, create=False) as store:
         check_stream(store, "shared", list(range(workers)), n)
         for w in range(workers):
             check_stream(store, f"own-{w}", [w], n)
         assert sorted(s.id for s in store.streams()) == \
             ["own-0", "own-1", "own-2", "own-3", "shared"]
-    assert side_files(path) == []
-    assert [p.name for p in tmp_path.iterdir()] == ["shared.db"]  # no half-made files
+        assert [e.gseq for e in store.since()] == list(range(1, 5 + 2 * workers * n + 1))
+    if not is_pg(path):
+        assert side_files(Path(path)) == []
+        assert [p.name for p in Path(path).parent.iterdir()] == ["s.db"]  # no half-made files
 
 
-def test_threads_lose_nothing_and_never_share_a_number(tmp_path: Path) -> None:
-    path, n = tmp_path / "s.db", 100
-    with EventStore.open(path) as shared:
+def test_threads_lose_nothing_and_never_share_a_number(store_url: str) -> None:
+    path, n = store_url, 100
+    with open_store(path) as shared:
         sid = shared.new_stream("desk", {})
 
         def write(worker: int) -> None:
@@ -338,7 +343,7 @@ def test_threads_lose_nothing_and_never_share_a_number(tmp_path: Path) -> None:
                 for i in range(n):
                     shared.append(sid, "action", {"worker": worker, "i": i})
             else:
-                with EventStore.open(path, create=False) as own:
+                with open_store(path, create=False) as own:
                     for i in range(n):
                         own.append(sid, "action", {"worker": worker, "i": i})
 
@@ -407,38 +412,41 @@ def test_a_store_written_during_the_check_is_looked_at_again(
 
 
 def _crash_after_append(path: str) -> None:
-    store = EventStore.open(path)
+    store = open_store(path)
     store.new_stream("drill", {"名称": "崩溃测试"}, stream_id="crash")
     store.append("crash", "action", {"last": "words"}, sim_minute=1.0)
     os._exit(0)  # no close, no checkpoint: the event is only in the WAL
 
 
-def test_an_appended_event_survives_a_crash(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    proc = SPAWN.Process(target=_crash_after_append, args=(str(path),))
+def test_an_appended_event_survives_a_crash(store_url: str) -> None:
+    """The writing process dies without a word (on PostgreSQL a crash of the server itself
+    is tests/test_store_pg.py's)."""
+    proc = SPAWN.Process(target=_crash_after_append, args=(store_url,))
     proc.start()
     proc.join(60)
     assert proc.exitcode == 0
-    assert path.with_name("s.db-wal").exists()
-    with EventStore.open(path, create=False) as store:
+    if not is_pg(store_url):
+        assert Path(store_url + "-wal").exists()
+    with open_store(store_url, create=False) as store:
         events = list(store.events("crash"))
         assert [(e.seq, e.kind, e.payload) for e in events] == \
             [(1, "header", {"名称": "崩溃测试"}), (2, "action", {"last": "words"})]
         assert store.append("crash", "note", {}) == 3
-    assert side_files(path) == []
+    if not is_pg(store_url):
+        assert side_files(Path(store_url)) == []
 
 
 def _append_slowly(path: str, n: int) -> None:
-    with EventStore.open(path, create=False) as store:
+    with open_store(path, create=False) as store:
         for i in range(n):
             store.append("live", "action", {"i": i})
 
 
-def test_reading_while_another_process_writes(tmp_path: Path) -> None:
-    path, n = tmp_path / "s.db", 400
-    with EventStore.open(path) as store:
+def test_reading_while_another_process_writes(store_url: str) -> None:
+    path, n = store_url, 400
+    with open_store(path) as store:
         store.new_stream("desk", {}, stream_id="live")
-        proc = SPAWN.Process(target=_append_slowly, args=(str(path), n))
+        proc = SPAWN.Process(target=_append_slowly, args=(path, n))
         proc.start()
         reads = 0
         while proc.is_alive() or reads == 0:

@@ -64,7 +64,12 @@ def test_read_only_commands_leave_the_store_as_it_was(capsys: pytest.CaptureFixt
     assert code == 0 and sid[:8] in out, err
     code, out, err = run_cli(capsys, "drill", "replay", path)
     assert code == 0 and "reproduced exactly" in out, err
-    code, _, err = run_cli(capsys, "drill", "resume", path, "--script", tmp_path / "none.yaml")
+    code, script, err = run_cli(capsys, "drill", "example-script", "drill-recall",
+                                "--style", "passive")
+    assert code == 0, err
+    (tmp_path / "passive.yaml").write_text(script, encoding="utf-8")  # the script is checked
+    code, _, err = run_cli(capsys, "drill", "resume", path, "--script",  # before the record
+                           tmp_path / "passive.yaml")
     assert code == 2 and "ended (ended by the team); nothing to resume" in err
     assert digest(path) == before
     assert side_files(path) == beside

@@ -49,8 +49,9 @@ class AppConfig:
     """Whether a drill started from its briefing starts with the clock running."""
     review_days: int = DEFAULT_DAYS
     """Other days the score screen replays the team's decisions on (0: none)."""
-    live: Path | None = None
-    """The live desk's database: the app opens on the desk (`muster live`); None: home."""
+    live: Path | str | None = None
+    """The live desk's database (a file, or a postgresql:// URL): the app opens on the desk
+    (`muster live`); None: home."""
     operator: str = ""
     """Who is at the live desk (default: MUSTER_OPERATOR, else the login name)."""
     desk_clock: Callable[[], datetime] | None = None
@@ -148,12 +149,13 @@ class MusterApp(App[None]):
         from tui.live_common import default_db
         path = self.config.live or default_db()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(path, Path):  # a file (a server's URL names no folder)
+                path.parent.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass  # the desk screen says why the database cannot be opened
         self._open_desk(path)
 
-    def _open_desk(self, path: Path) -> None:
+    def _open_desk(self, path: Path | str) -> None:
         from desk.clock import system_clock
         from tui.live_common import default_operator
         from tui.screens.desk import DeskScreen
@@ -178,7 +180,7 @@ def make_app(*, store: Path = DEFAULT_STORE, out_dir: Path = Path("muster-out"),
              drills: Callable[[], Sequence[DrillInfo]] = bundled_drills,
              clock: Callable[[], float] = time.monotonic, tick: float = 0.25,
              running: bool = True, session: DrillSession | None = None,
-             recorder: DrillRecorder | None = None, live: Path | None = None,
+             recorder: DrillRecorder | None = None, live: Path | str | None = None,
              operator: str = "", desk_clock: Callable[[], datetime] | None = None,
              desk_poll: float = 0.25, review_days: int = DEFAULT_DAYS) -> MusterApp:
     """The app, for the CLI and the tests alike (see the module docstring)."""
@@ -198,6 +200,6 @@ def run_drill_app(session: DrillSession, recorder: DrillRecorder | None) -> None
     make_app(session=session, recorder=recorder).run()
 
 
-def run_live_app(db: Path, operator: str) -> None:
+def run_live_app(db: Path | str, operator: str) -> None:
     """`muster live`: straight on the coordination desk (escape goes home)."""
     make_app(live=db, operator=operator).run()

@@ -8,6 +8,7 @@
     muster live sample [--month 2026-12] [--seed N]      the quality post's 5% sample
     muster live to-drill OPERATION --out drill.yaml      a drill from what happened
     muster live retention [--set DAYS]                   how long records are kept (>= 3 y)
+    muster live migrate --from sqlite:PATH --to postgresql://...   (and back) event for event
 
 Every command takes `--db` (default: the user's data folder) and exits 2 with located lines
 on bad input, nothing written.
@@ -39,10 +40,11 @@ def live(ctx: typer.Context, db: Path | None = db_option(), who: str | None = as
         return
     try:
         path = db if db is not None else default_db()
-        if db is None:
+        if db is None and isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
         from desk.desk import check_operator
-        operator = check_operator(who or default_operator(), str(path))
+        from incidents.store import safe_url
+        operator = check_operator(who or default_operator(), safe_url(str(path)))
         from tui.app import run_live_app  # Textual only when the app opens
     except ValueError as exc:
         from tui.live_common import refuse
@@ -221,3 +223,28 @@ def retention_cmd(days: int | None = typer.Option(None, "--set", metavar="DAYS",
         "(nothing is ever deleted by Muster: export and back up, then archive the database)")
     if old:
         table("past retention", ("case", "closed"), [(v.id, v.closed_at) for v in old[:50]])
+
+
+@live_app.command("migrate")
+@guarded
+def migrate_cmd(source: str = typer.Option(..., "--from", metavar="PATH|URL",
+                                           help="The store to copy: a file (sqlite:PATH) or "
+                                                "postgresql://USER@HOST/DB. Read only."),
+                target: str = typer.Option(..., "--to", metavar="PATH|URL",
+                                           help="Where to copy it: a new file, or an existing "
+                                                "database (its tables are made)."),
+                as_json: bool = json_option()) -> None:
+    """Copy every event to another back end (SQLite to PostgreSQL, or back), keeping each
+    one's position, version, time, actor and key; then check by counts and digests that both
+    hold the same history. Again: copies only what is missing (nothing, if it is all there);
+    a target holding another history is refused, unchanged."""
+    from incidents.store_copy import migrate
+    done = migrate(source, target)
+    if as_json:
+        h = done.history
+        emit_json({"source": done.source, "target": done.target, "copied": done.copied,
+                   "kept": done.kept, "events": h.events, "streams": h.streams,
+                   "position": h.position, "digest": f"sha256:{h.digest}",
+                   "behind": done.behind})
+    else:
+        say(done.message)

@@ -4,7 +4,9 @@ everything printed comes from a user or a file (`cases.csv:100:` stays `:100:`).
 
 The database defaults to `live.sqlite` in the user's data folder (platformdirs: e.g.
 ~/.local/share/muster on Linux), or the `MUSTER_DB` setting; the operator to `MUSTER_OPERATOR`,
-else the login name.
+else the login name. `--db` and `MUSTER_DB` take a file or a server's URL
+(`postgresql://USER@HOST/DB`): a file comes as a Path, a URL as text (a Path would fold its
+`//`), whatever the annotation says.
 """
 
 from __future__ import annotations
@@ -27,19 +29,26 @@ from rich.text import Text
 if TYPE_CHECKING:
     from desk.desk import Desk
 
-__all__ = ["DB_HELP", "default_db", "default_operator", "db_option", "as_option",
+__all__ = ["DB_HELP", "db_location", "default_db", "default_operator", "db_option", "as_option",
            "json_option", "open_desk", "guarded", "say", "table", "emit_json", "out_console",
            "refuse"]
 
-DB_HELP = "The live database (default: the user's data folder, or MUSTER_DB)."
+DB_HELP = ("The live database: a file, or postgresql://USER@HOST/DB (default: the user's "
+           "data folder, or MUSTER_DB).")
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def default_db() -> Path:
+def db_location(text: str) -> Path | str:
+    """What `--db` or MUSTER_DB names: a server's URL as it is, a file as a Path."""
+    from incidents.store import is_server_url
+    return text if is_server_url(text) else Path(text)
+
+
+def default_db() -> Path | str:
     setting = os.environ.get("MUSTER_DB")
     if setting:
-        return Path(setting)
+        return db_location(setting)
     return user_data_path("muster", appauthor=False) / "live.sqlite"
 
 
@@ -54,7 +63,8 @@ def default_operator() -> str:
 
 
 def db_option() -> Any:
-    return typer.Option(None, "--db", help=DB_HELP, show_default="user data folder")
+    return typer.Option(None, "--db", help=DB_HELP, show_default="user data folder",
+                        parser=db_location, metavar="PATH|URL")
 
 
 def as_option() -> Any:
@@ -68,14 +78,14 @@ def json_option() -> Any:
 
 
 @contextmanager
-def open_desk(db: Path | None, operator: str | None = None, *, readonly: bool = False,
+def open_desk(db: Path | str | None, operator: str | None = None, *, readonly: bool = False,
               create: bool = False) -> Iterator[Desk]:
     """The desk on `db`. Read-only commands open it read-only; only the commands that start
     something (an operation, a case, an import, the desk itself) create a missing database
     (and the default folder); the others refuse it, writing nothing."""
     from desk.desk import Desk
     path = db if db is not None else default_db()
-    if create and db is None and not os.environ.get("MUSTER_DB"):
+    if create and db is None and isinstance(path, Path) and not os.environ.get("MUSTER_DB"):
         path.parent.mkdir(parents=True, exist_ok=True)
     desk = Desk.open(path, operator=operator or default_operator(),
                      create=create and not readonly, readonly=readonly)

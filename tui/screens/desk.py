@@ -8,7 +8,10 @@ slow disk never freezes the screen: opening (the whole log read once), a poll ev
 second), the deadlines the clock has passed (written once, whoever is first), and each action,
 one at a time, decided on the version the screen showed. A refusal (a conflict, a closed
 case) is shown, and the screen shows what changed. `changed` is the desk's signal: the case
-screen subscribes to it instead of being reached into.
+screen subscribes to it instead of being reached into. On a PostgreSQL server the polling
+thread goes on through an outage: the status line says OFFLINE (and why) while the server
+cannot be reached, actions are refused meanwhile, and once it is back the desk reads what it
+missed and says LIVE again.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from desk.desk import Desk
 from desk.errors import Conflict
 from desk.operation import service as ops
 from desk.projection import Changes
+from incidents.store import UnavailableError
 from desk.queues import QUEUES, Selection, case_row, parse_filter, select
 from desk.views import (DEFAULT_ZONE, due_rows, operation_lines, task_rows, timeline_rows,
                         updates_due)
@@ -102,12 +106,17 @@ class DeskScreen(Screen[None]):
         changes: Changes
 
     @dataclass
+    class Connection(Message):
+        lost: str | None
+        """Why the server cannot be reached; None: it is back."""
+
+    @dataclass
     class Outcome(Message):
         text: str
         ok: bool
         title: str = ""
 
-    def __init__(self, db: Path, operator: str, *, clock: Clock = system_clock,
+    def __init__(self, db: Path | str, operator: str, *, clock: Clock = system_clock,
                  poll: float = 0.25, tick: float = 1.0, operation: str | None = None,
                  out_dir: Path = Path("muster-out")) -> None:
         super().__init__()
@@ -122,6 +131,8 @@ class DeskScreen(Screen[None]):
         self._stop = threading.Event()
         self._writing = threading.Lock()
         self._prompted: set[str] = set()
+        self.offline: str | None = None
+        """Why the database server cannot be reached now (None: it can)."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text("opening the desk..."), id="desk-bar")
@@ -193,6 +204,7 @@ class DeskScreen(Screen[None]):
         deadlines the clock has passed; changes go to the screen as a message."""
         worker = get_current_worker()
         count = 0
+        lost: str | None = None
         while not worker.is_cancelled and not self._stop.wait(self.poll_seconds):
             desk = self.desk
             if desk is None:
@@ -204,18 +216,43 @@ class DeskScreen(Screen[None]):
                     changes.cases.add("")  # deadlines written (and read back): repaint
                 if count % self.snapshot_every == 0:
                     desk.save_snapshot()  # only when many events came since the last
+            except UnavailableError as exc:  # the server is away: say so, keep trying
+                if lost is None:
+                    lost = exc.reason.split("; next try in")[0]
+                    self.post_message(self.Connection(lost))
+                continue
             except ValueError as exc:  # the store went away (closed, unreadable)
                 if not self._stop.is_set():
                     self.post_message(self.Outcome(str(exc), False,
                                                    "The desk lost its database"))
                 return
+            if lost is not None:  # back, and caught up by the poll that just succeeded
+                lost = None
+                self.post_message(self.Connection(None))
             if changes:
                 self.post_message(self.Changed(changes))
+
+    @on(Connection)
+    def _connection(self, message: Connection) -> None:
+        self.offline = message.lost
+        if message.lost is not None:
+            self.notify(f"{message.lost}. Actions are refused until it is back; the desk "
+                        "keeps trying.", title="The database server cannot be reached",
+                        severity="error", timeout=15, markup=False)
+        else:
+            self.notify("The desk has read what it missed.", title="Back on the database "
+                        "server", timeout=6, markup=False)
+        self.refresh_views()
 
     def run(self, call: Call, title: str) -> None:
         """Run a service call (from a form or a key) in a worker, one at a time."""
         if self.desk is None:
             self.notify("The desk is still opening.", markup=False)
+            return
+        if self.offline is not None:
+            self.notify("Nothing was done: the database server cannot be reached "
+                        f"({self.offline}). Try again once the desk says LIVE.",
+                        title="Offline", severity="error", timeout=10, markup=False)
             return
         self.action_worker(call, title)
 
@@ -229,6 +266,10 @@ class DeskScreen(Screen[None]):
                 result = call(desk)
             except Conflict as exc:
                 self.post_message(self.Outcome(exc.reason, False, "Changed meanwhile"))
+            except UnavailableError as exc:
+                self.post_message(self.Outcome(exc.reason, False, "The database server did not "
+                                               "confirm" if exc.maybe_written else
+                                               "Not done: the database server is away"))
             except ValueError as exc:
                 self.post_message(self.Outcome(str(exc).split(": error: ", 1)[-1], False,
                                                "Refused"))
@@ -288,10 +329,14 @@ class DeskScreen(Screen[None]):
                 self.notify(prompt, title="Update due", severity="warning", timeout=15,
                             markup=False)
         bar = Text(no_wrap=True, overflow="ellipsis")
-        bar.append(" LIVE ", style="bold black on green")
+        if self.offline is None:
+            bar.append(" LIVE ", style="bold black on green")
+        else:
+            bar.append(" OFFLINE ", style="bold white on red")
+            bar.append(f"  reconnecting: {self.offline}", style="bold red")
         bar.append(f"  {local_text(desk.now(), zone, date=True)}", style="bold")
         bar.append(f"  {self.operator}", style="bold")
-        bar.append(f"  {self.db}")
+        bar.append(f"  {desk.where}")
         if op is not None:
             bar.append(f"  {op.id} {op.title}")
             bar.append(f"  level {op.level_label}", style="bold red" if op.level else "")
@@ -496,7 +541,7 @@ class DeskScreen(Screen[None]):
             try:
                 self.selection = parse_filter(text, Selection(queue=self.selection.queue,
                                                               operation=self.operation),
-                                              str(self.db))
+                                              self.desk.where if self.desk else str(self.db))
             except ValueError as exc:
                 self.notify(str(exc).split(": error: ", 1)[-1], severity="error", markup=False)
                 return
