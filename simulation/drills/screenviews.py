@@ -30,6 +30,7 @@ from simulation.drills.views import (SORT_KEYS, TIER_NAMES, CaseRow, board_sort_
 __all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel",
            "countdown", "duration_text", "sim_time", "sim_time_at", "elapsed_text",
            "level_label", "filter_options", "InjectRow", "inject_feed", "oldest_unacknowledged",
+           "newest_unacknowledged",
            "level_choices", "unlock_choices", "sku_choices", "obligation_choices",
            "pool_choices", "case_levels", "priority_targets", "PRIORITY_KEYS",
            "contingency_choices", "next_role", "role_title", "join_cjk_lines", "PastDrill",
@@ -55,7 +56,7 @@ def _matches(row: CaseRow, tier: str | None, kind: str | None, state: str | None
     if (tier and row.tier != tier) or (kind and row.kind != kind) \
             or (state and row.state != state):
         return False
-    return not needle or needle in f"{row.case} {row.state} {row.pool} {row.kind}".lower()
+    return not needle or needle in row.haystack()
 
 
 class BoardModel:
@@ -230,6 +231,13 @@ def inject_feed(session: DrillSession) -> list[InjectRow]:
 def oldest_unacknowledged(session: DrillSession) -> str | None:
     waiting = session.unacknowledged()
     return min(waiting, key=lambda f: (f.at, f.number)).inject.id if waiting else None
+
+
+def newest_unacknowledged(session: DrillSession) -> str | None:
+    """The inject `a` acknowledges when the feed does not have the focus: the one that came
+    in last (the team just read its toast), not one an hour old."""
+    waiting = session.unacknowledged()
+    return max(waiting, key=lambda f: (f.at, f.number)).inject.id if waiting else None
 
 
 # -- what each action form offers ------------------------------------------------------------

@@ -82,6 +82,14 @@ class CaseScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#case-timeline").border_title = "Timeline"
         self.reload()
+        signal = getattr(self.app, "case_changed", None)
+        if signal is not None:
+            signal.subscribe(self, self._changed)
+
+    def _changed(self, cases: set[int] | None) -> None:
+        """The drill screen published a change: reload if it may touch this case."""
+        if cases is None or self.case in cases:
+            self.reload()
 
     def reload(self) -> None:
         """Show the case as it stands now (the drill screen calls this when it changed)."""

@@ -30,6 +30,7 @@ from simulation.drills.review import Review, review_session, save_score
 from simulation.drills.ratings import RATING_WORDS
 from simulation.drills.scoring import KPI_LABELS
 from simulation.drills.screenviews import elapsed_text, level_label, sim_time
+from simulation.drills.seats import SeatLink
 from simulation.drills.session import DrillSession
 from simulation.sizing.executors import make_runner
 from tui.messages import GoHome
@@ -64,8 +65,10 @@ class ScoreScreen(Screen[None]):
     BINDINGS = [Binding("h", "home", "Home"), Binding("q", "app.quit", "Quit")]
 
     def __init__(self, session: DrillSession, recorder: DrillRecorder | None, reason: str,
-                 out_dir: Path, days: int = DEFAULT_DAYS) -> None:
+                 out_dir: Path, days: int = DEFAULT_DAYS, link: SeatLink | None = None) -> None:
         super().__init__()
+        self.link = link
+        """The seat, at a seated drill: its hot wash is answered here."""
         self.session, self.recorder, self.reason = session, recorder, reason
         self.out_dir = out_dir
         self.days = days
