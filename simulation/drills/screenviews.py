@@ -31,7 +31,7 @@ __all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel",
            "countdown", "duration_text", "sim_time", "sim_time_at", "elapsed_text",
            "level_label", "filter_options", "InjectRow", "inject_feed", "oldest_unacknowledged",
            "newest_unacknowledged",
-           "level_choices", "unlock_choices", "sku_choices", "obligation_choices",
+           "level_choices", "unlock_choices", "unlock_terms", "sku_choices", "obligation_choices",
            "pool_choices", "case_levels", "priority_targets", "PRIORITY_KEYS",
            "contingency_choices", "next_role", "role_title", "join_cjk_lines", "PastDrill",
            "past_drills", "ReportInfo", "reports", "key_findings", "PlaybookRow",
@@ -260,12 +260,45 @@ def level_choices(session: DrillSession) -> tuple[list[Choice], Hashable | None]
     return out, default
 
 
+def unlock_terms(session: DrillSession, index: int) -> str:
+    """What an unlock brings and costs: its crew, its delay (and whether it arrives after the
+    drill has ended), and its cost a day where the scenario prices it."""
+    assert session.emergency is not None
+    u = session.emergency.playbook.resources.unlocks[index]
+    ready = session.emergency.timebase.deadline(session.now, u.delay)
+    wait = ready - session.now
+    parts = []
+    if u.headcount:
+        parts.append(f"{u.headcount} staff")
+    if u.hours_per_day:
+        parts.append(f"{u.hours_per_day:g} h/day")
+    parts.append("at once" if wait <= 0 else f"after {duration_text(wait)}"
+                 + (" (AFTER THE DRILL ENDS)" if ready > session.end else ""))
+    costs = session.loaded.scenario.costs
+    pool = session.loaded.staffing.get(u.pool or "")
+    if u.resource == "contractors" and costs.contractor_rate:
+        hours = (u.hours_per_day or 8.0) * max(u.headcount, 1)
+        parts.append(f"about {costs.contractor_rate * hours:,.0f} a day")
+    elif u.resource == "overtime" and pool is not None and pool.wage_per_hour:
+        live = session.world.pools.get(u.pool or "")
+        crew = u.headcount or (max(live.capacity, 1) if live is not None else 1)
+        hours = u.hours_per_day or pool.overtime_hours_per_day or 0.0
+        cost = pool.wage_per_hour * (1 + costs.overtime_premium) * hours * crew
+        parts.append(f"about {cost:,.0f} a day")
+    return ", ".join(parts)
+
+
 def unlock_choices(session: DrillSession) -> tuple[list[Choice], Hashable | None]:
-    """Every unlock with its state; the default is the first one the level allows."""
+    """Every unlock with its state and terms; the default is the first one the level allows
+    and that is not active or coming; when none is, the first one still locked (the
+    session says which level it needs), never one already active."""
     unlocks = session.level()["unlocks"]
-    out = [(f"{u['name']}  [{u['state']}]", u["unlock"]) for u in unlocks]
+    out = [(f"{u['name']}  [{u['state']}]  {unlock_terms(session, u['unlock'])}", u["unlock"])
+           for u in unlocks]
     allowed = [u["unlock"] for u in unlocks if u["state"] == "allowed"]
-    return out, (allowed[0] if allowed else (out[0][1] if out else None))
+    locked = [u["unlock"] for u in unlocks if u["state"] == "locked"]
+    return out, (allowed[0] if allowed else locked[0] if locked else
+                 (out[0][1] if out else None))
 
 
 def sku_choices(session: DrillSession) -> list[Choice]:

@@ -103,6 +103,12 @@ class CaseScreen(ModalScreen[None]):
         else:
             left, urgency = countdown(row.deadline, session.now)
             head.append(f"  {row.tier}  {row.kind}  state {row.state}  level {row.level}\n")
+            who = [f"customer {row.customer or '(not named)'}"]
+            who += [f"{name} {value}" for name, value in (("product", row.product),
+                                                          ("batch", row.batch),
+                                                          ("SKU", row.sku),
+                                                          ("region", row.region)) if value]
+            head.append("  ".join(who) + "\n", style="bold" if row.customer else "")
             opened = sim_time_at(session, row.opened)
             head.append(f"pool {row.pool or '-'}  opened {opened:%a %H:%M}  next deadline "
                         f"{row.deadline_key or '-'} ")

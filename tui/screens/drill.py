@@ -171,6 +171,8 @@ class DrillScreen(Screen[None]):
         self._held = False
         """The clock was paused for a form (it runs again when the form closes)."""
         self._marked = float("-inf")
+        self.ticks = 0
+        """Clock ticks run so far (tests wait on it instead of on the wall clock)."""
         self.kept_speed: float | None = None
         """The speed the model kept over the last few seconds (None: not measured)."""
 
@@ -223,6 +225,7 @@ class DrillScreen(Screen[None]):
     def _tick(self) -> None:
         """One-shot timer, re-armed after the update: refreshes never overlap."""
         self.step()
+        self.ticks += 1
         if not self._over:
             self._timer = self.set_timer(self.tick_seconds, self._tick)
 
