@@ -22,8 +22,8 @@ from rich.table import Table
 from incidents.store import EventStore
 from simulation.drills.catalog import bundled_drills
 from simulation.drills.examples import STYLES, example_script
-from simulation.drills.record import (DEFAULT_STORE, check_resumable, open_record, replay, resume,
-                                     start_record)
+from simulation.drills.record import (DEFAULT_STORE, check_resumable, load_record,
+                                     open_record, rebuild, replay, resume, start_record)
 from simulation.drills.script import load_script, play, take_rest
 from simulation.drills.session import DrillSession
 from simulation.drills.views import resources
@@ -245,3 +245,47 @@ def resume_cmd(
     except (SimulationError, ValueError) as exc:
         raise fail(exc) from None
     _summary(session, make_console())
+
+
+@drill_app.command("hotwash")
+def hotwash_cmd(
+    record: str = typer.Argument(str(DEFAULT_STORE), metavar="RECORD",
+                                 help="A record store file, or a drill id in the default "
+                                      "store."),
+    stream: str | None = typer.Option(None, "--id", help="Which drill (default: the latest)."),
+    person: str = typer.Option(..., "--as", help="Who answers."),
+    role: str = typer.Option(..., "--role", help="The answerer's role: a drill role, "
+                             "controller or evaluator."),
+    went_well: str = typer.Option("", "--went-well", help="What went well."),
+    improve: str = typer.Option("", "--improve", help="What to improve."),
+) -> None:
+    """Record a participant's hot wash for an ended drill (the report includes it)."""
+    from simulation.drills.exercise import record_hotwash
+    from simulation.drills.session import EXERCISE_ROLES
+    try:
+        store, sid = open_record(record, stream, readonly=True)  # refused: nothing written
+        try:
+            recorded = load_record(store, sid)
+            ended = recorded.end is not None
+        finally:
+            store.close()
+        if not ended:
+            raise SimulationError(f"{record}: error: drill {sid[:8]} has not ended: the hot "
+                                  "wash comes after the end")
+        drill = rebuild(recorded).scenario.drill
+        known = [*(drill.roles if drill is not None else ()), *EXERCISE_ROLES]
+        if role not in known:
+            raise ValueError(f"--role: no role {role!r} in this drill; roles: "
+                             f"{', '.join(known)}")
+        store, sid = open_record(record, sid)
+        try:
+            new = record_hotwash(store, sid, by=person, role=role, went_well=went_well,
+                                 to_improve=improve)
+        finally:
+            store.close()
+    except (SimulationError, ValueError) as exc:
+        raise fail(exc) from None
+    make_console().print(f"drill {sid[:8]}: hot wash of {person} ({role}) "
+                         + ("recorded" if new else "already recorded (nothing changed)")
+                         + f"; `muster report {record} --id {sid[:8]}` writes the report "
+                           "with it", markup=False, soft_wrap=True)

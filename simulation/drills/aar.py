@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simulation.drills.counterfactual import Counterfactual, worth
+from simulation.drills.exercise import plan_rows, rating_text
 from simulation.drills.format import fmt_kpi, interval_text, measure_text
 from simulation.drills.otherdays import OtherDays
 from simulation.drills.ratings import RATING_WORDS, Task
@@ -33,7 +34,7 @@ from simulation.results.plots import draw
 if TYPE_CHECKING:
     from simulation.drills.review import Review
 
-__all__ = ["Doc", "AAR_FILES", "build", "write", "fmt_kpi", "improvement"]
+__all__ = ["Doc", "AAR_FILES", "build", "write", "fmt_kpi", "improvement", "areas_of"]
 
 AAR_FILES = ("after-action.md", "after-action.html", "timeline.png", "timeline.svg",
              "kpis.png", "kpis.svg")
@@ -254,12 +255,23 @@ def build(review: Review, header: dict[str, Any], *, today: date | None = None) 
     doc.add("h2", "Areas for improvement")
     doc.add("ul", [f"{t.title}: {t.rating}, {t.reason}" for t in areas]
             or ["None: every critical task rated was performed without challenges."])
+    _evaluations(doc, result.tasks, header.get("evaluations") or {})
     doc.add("h2", "Improvement plan")
-    doc.add("table", ["area for improvement", "corrective action", "responsible", "due"],
-            [[t.title, improvement(t, _expected_action(t, session)),
-              drill.roles[t.role].title if t.role in drill.roles else t.role,
-              (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat()]  # type: ignore[index]
-             for t in areas])
+    plan = plan_rows(header, areas_of(review, today))
+    doc.add("table", ["area for improvement", "corrective action", "owner", "due", "status"],
+            [[a["title"], a["action"], a["owner"], a["due"], a.get("status", "open")]
+             for a in plan])
+    doc.add("p", "Each item is kept in the record store across drills: `muster improvements "
+                 "list` shows them, `muster improvements update ID --owner --due --status` "
+                 "tracks them; later drills of this scenario that rate the task again are "
+                 "noted against it.")
+    tested = header.get("improvements_tested") or []
+    if tested:
+        doc.add("h3", "Improvement items from earlier drills this drill tested")
+        doc.add("table", ["item", "owner", "status", "rated now"],
+                [[f"{t['title']} ({t['task']})", t["owner"], t["status"],
+                  rating_text(t.get("rating"))] for t in tested])
+    _hotwash(doc, header.get("hotwash") or [], drill)
     doc.add("h2", "What your decisions were worth")
     doc.add("p", "The same surge on the same seed (the same arrivals, customers and work "
                  "times, the same injects at the same minutes), played by the playbook's "
@@ -290,6 +302,7 @@ def build(review: Review, header: dict[str, Any], *, today: date | None = None) 
     doc.add("table", ["time", "what"], _events(session, start))
     doc.add("h2", "Observer notes")
     doc.add("ul", [f"{_when(n.at, start)} {n.role}"
+                   + (f" ({n.action['by']})" if n.action.get("by") else "")
                    + (f" on {n.action.get('task')}" if n.action.get("task") else "")
                    + f": {n.action.get('text')}" for n in notes if n.action.get("observer")]
             or ["No observer notes."])
@@ -301,13 +314,69 @@ def build(review: Review, header: dict[str, Any], *, today: date | None = None) 
     return doc
 
 
+def areas_of(review: Review, today: date | None = None) -> list[dict[str, str]]:
+    """The areas for improvement of a review as improvement items: task, title, corrective
+    action, owner (the responsible role), due date, rating."""
+    session, drill = review.session, review.session.drill
+    today = today or date.today()
+    return [{"task": t.id, "title": t.title,
+             "action": improvement(t, _expected_action(t, session)),
+             "owner": drill.roles[t.role].title if t.role in drill.roles else t.role,
+             "due": (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat(),  # type: ignore
+             "rating": t.rating or ""}
+            for t in review.score.tasks if t.rating not in ("P", None)]
+
+
+def _evaluations(doc: Doc, tasks: list[Task], evaluations: dict[str, Any]) -> None:
+    """The evaluators' ratings beside Muster's, differences marked (a task the evaluators
+    rated under a group name, "levels" say, is compared with each task of the group)."""
+    if not evaluations:
+        return
+    doc.add("h2", "Evaluators' ratings beside the computed ones")
+    rows = []
+    for task_id, e in evaluations.items():
+        mine = [t for t in tasks if t.id == task_id or t.id.startswith(f"{task_id}.")
+                or (task_id in ("levels", "communications", "service")
+                    and t.source == {"levels": "level", "communications": "message"}.get(
+                        task_id, task_id))]
+        computed = ", ".join(sorted({t.rating or "-" for t in mine})) or "-"
+        title = mine[0].title if len(mine) == 1 else task_id
+        same = computed == e.get("rating")
+        rows.append([f"{title} ({task_id})", computed, e.get("rating", "-"), e.get("by", ""),
+                     e.get("note", ""), "agrees" if same else "DIFFERS"])
+    doc.add("table", ["task", "computed", "evaluator", "by", "why (evaluator)", ""], rows)
+    differ = sum(1 for r in rows if r[-1] == "DIFFERS")
+    doc.add("p", f"{differ} of {len(rows)} ratings differ: where they do, the evaluator saw "
+                 "something the record cannot show, or the record caught what the room "
+                 "missed; discuss both at the debrief." if differ else
+            "The evaluators' ratings agree with the computed ones.")
+
+
+def _hotwash(doc: Doc, answers: list[dict[str, Any]], drill: Any) -> None:
+    doc.add("h2", "Hot wash")
+    if not answers:
+        doc.add("p", "No hot wash recorded (`muster drill hotwash RECORD`, or the score "
+                     "screen, records one).")
+        return
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_role.setdefault(str(a.get("role") or "-"), []).append(a)
+    for role, group in by_role.items():
+        title = drill.roles[role].title if role in drill.roles else role
+        doc.add("h3", title)
+        doc.add("table", ["who", "what went well", "what to improve"],
+                [[a.get("by", ""), a.get("went_well", ""), a.get("to_improve", "")]
+                 for a in group])
+
+
 def _events(session: DrillSession, start: datetime) -> list[list[str]]:
     rows: list[tuple[float, str]] = []
     for f in session.fired.values():
         rows.append((f.at, f"inject {f.inject.id} to {f.inject.to}: {f.inject.subject}"))
     for o in session.outcomes:
-        rows.append((o.at, f"{o.role}: {o.message}" if o.ok else
-                     f"{o.role}: refused {o.action.get('kind')}: {o.message}"))
+        who = o.role + (f" ({o.action['by']})" if o.action.get("by") else "")
+        rows.append((o.at, f"{who}: {o.message}" if o.ok else
+                     f"{who}: refused {o.action.get('kind')}: {o.message}"))
     return [[_when(m, start), text] for m, text in sorted(rows, key=lambda r: r[0])]
 
 

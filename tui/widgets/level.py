@@ -46,12 +46,10 @@ class LevelPanel(Static):
         head.append(recommended, style="bold yellow" if differs else "bold")
         if differs:
             head.append("  (shown, never applied)", style="dim")
-        table = Table.grid(padding=(0, 1))
-        table.add_column(no_wrap=True)
-        table.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True, min_width=7)
+        table.add_column(ratio=1, overflow="fold")  # long names wrap, never cut to a stub
         for u in unlocks:
             table.add_row(Text(u["state"], style=STATE_STYLE.get(u["state"], "")),
                           f"{u['unlock']}: {u['name']}")
-        lines = len(unlocks) + 2
-        self.update(Group(head, table), layout=lines != self._lines)
-        self._lines = lines
+        self.update(Group(head, table))

@@ -15,9 +15,9 @@ __all__ = ["ResourcesPanel"]
 
 
 class ResourcesPanel(Static):
-    """Pools (on shift, busy, free, absent, waiting) and parts (on hand against the reorder
-    point, on order, backorders); repainted only when a figure changed, laid out again only
-    when its shape did (a layout pass costs the whole screen)."""
+    """Pools (on shift, busy, free, away, waiting: each waiting case counted once) and parts
+    (in stock against the reorder point, ordered, owed to customers); repainted only when a
+    figure changed. Long names wrap rather than being cut to a stub."""
 
     DEFAULT_CSS = """
     ResourcesPanel {
@@ -39,24 +39,22 @@ class ResourcesPanel(Static):
             return
         self._shown = key
         staff = Table(box=None, padding=(0, 0, 0, 1), expand=True, show_edge=False)
-        staff.add_column("pool", ratio=1, no_wrap=True, overflow="ellipsis",
-                         header_style="bold")
-        for name in ("on shift", "busy", "free", "absent", "waiting"):
+        staff.add_column("pool", ratio=1, overflow="fold", header_style="bold")
+        for name in ("shift", "busy", "free", "away", "wait"):
             staff.add_column(name, justify="right", no_wrap=True, header_style="bold")
         for p in pools:
             name = p.name + (" (ext)" if p.contractor else "")
             if p.overtime_hours:
-                name += f" +{p.overtime_hours:g}h OT"
+                name += f" (+{p.overtime_hours:g}h overtime)"
             staff.add_row(name, str(p.on_shift), str(p.busy),
                           Text(str(p.free), style="red" if p.free == 0 and p.waiting else ""),
                           Text(str(p.absent), style="yellow" if p.absent else ""),
                           Text(str(p.waiting), style="bold" if p.waiting else ""))
         stock = Table(box=None, padding=(0, 0, 0, 1), expand=True, show_edge=False)
-        stock.add_column("part", ratio=1, no_wrap=True, overflow="ellipsis",
-                         header_style="bold")
+        stock.add_column("part", ratio=1, overflow="fold", header_style="bold")
         transfers = any(s.in_transfer for s in parts)
-        for name in ("on hand", "reorder at", "on order", *(("in transfer",) if transfers
-                                                            else ()), "backorders"):
+        for name in ("stock", "reorder", "ordered", *(("moving",) if transfers
+                                                      else ()), "owed"):
             stock.add_column(name, justify="right", no_wrap=True, header_style="bold")
         for s in parts:
             low = s.on_hand <= s.reorder_point
@@ -65,6 +63,4 @@ class ResourcesPanel(Static):
                           f"{s.reorder_point:g}", str(s.on_order),
                           *((str(s.in_transfer),) if transfers else ()),
                           Text(str(s.backorders), style="bold red" if s.backorders else ""))
-        shape = (len(pools), len(parts), transfers)
-        self.update(Group(staff, stock), layout=shape != self._shape)
-        self._shape = shape
+        self.update(Group(staff, stock))
