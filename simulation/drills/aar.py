@@ -380,10 +380,23 @@ def _events(session: DrillSession, start: datetime) -> list[list[str]]:
     return [[_when(m, start), text] for m, text in sorted(rows, key=lambda r: r[0])]
 
 
+def _rows_apart(xs: list[float], gap: float, rows: int = 4) -> list[int]:
+    """A text row for each label at `xs` (sorted) so that labels closer than `gap` never
+    share a row: the first row free, cycling through `rows`."""
+    last = [float("-inf")] * rows
+    out = []
+    for x in xs:
+        row = next((r for r in range(rows) if x - last[r] >= gap),
+                   min(range(rows), key=lambda r: last[r]))
+        last[row] = x
+        out.append(row)
+    return out
+
+
 def _timeline(session: DrillSession) -> Figure:
     data = chart(session)
     t = np.asarray(data["minute"]) / 60.0
-    fig = Figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.8))
     ax = fig.subplots()
     ax.plot(t, data["backlog"], color="#2166ac", lw=1.5, label="open backlog")
     ax.set_xlabel("hours since the drill started")
@@ -393,27 +406,46 @@ def _timeline(session: DrillSession) -> Figure:
     ax2.plot(t, att, color="#1b7837", lw=1.2, ls="--", label="SLA attainment so far")
     ax2.set_ylabel("SLA attainment (%)")
     ax2.set_ylim(0, 105)
-    for f in session.fired.values():
+    span = max(float(t[-1]) if t.size else 1.0, session.now / 60.0, 1.0)
+    ended = session.ended_at if session.ended_at is not None else session.now
+    if session.now > ended:
+        ax.axvspan(ended / 60, session.now / 60, color="#cccccc", alpha=0.25, lw=0)
+        ax.axvline(ended / 60, color="#333333", lw=1.2)
+        ax.annotate("drill ended; after it the carry-over (no new cases or decisions)",
+                    (ended / 60, 0.5), xycoords=("data", "axes fraction"), fontsize=7,
+                    rotation=90, va="center", ha="right", color="#333333")
+    fired = sorted(session.fired.values(), key=lambda f: f.at)
+    for f, row in zip(fired, _rows_apart([f.at / 60 for f in fired], span / 40)):
         ax.axvline(f.at / 60, color="#999999", lw=0.8, ls=":")
-        ax.annotate(f.inject.id, (f.at / 60, 1.0), xycoords=("data", "axes fraction"),
-                    fontsize=7, rotation=90, va="top", ha="right")
+        ax.annotate(f.inject.id, (f.at / 60, 1.0 - 0.055 * row),
+                    xycoords=("data", "axes fraction"), fontsize=7, va="top", ha="center",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.8})
     taken = [o.at / 60 for o in session.outcomes if o.ok]
     ax.plot(taken, [0] * len(taken), "^", color="#762a83", ms=6, label="team decisions",
             clip_on=False)
-    levels = session.world.log.select("level")
-    for minute in levels["t"].tolist():
+    levels = [(o.at, str(o.action.get("level"))) for o in session.outcomes
+              if o.ok and o.action.get("kind") == "declare_level"]
+    for (minute, name), row in zip(levels, _rows_apart([m / 60 for m, _ in levels],
+                                                       span / 30, 3)):
         ax.axvline(minute / 60, color="#b2182b", lw=1.2, alpha=0.6)
-    if levels["t"].size:
-        ax.plot([], [], color="#b2182b", label="emergency level changed")
+        ax.annotate(f"level {name}", (minute / 60, 0.62 - 0.07 * row),
+                    xycoords=("data", "axes fraction"), fontsize=7, color="#b2182b",
+                    ha="left", va="center",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#b2182b",
+                          "lw": 0.5, "alpha": 0.9})
+    if levels:
+        ax.plot([], [], color="#b2182b", label="emergency level declared")
     breach = session.world.log.select("breach")["t"] / 60.0
     if breach.size:
         ax.plot(breach, np.full(breach.shape, 0.0), "x", color="#d6604d", ms=4,
                 label="SLA breaches", clip_on=False)
     lines = ax.get_legend_handles_labels()
     more = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+    fig.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="lower center",
+               ncol=6, frameon=False)
     ax.set_title(f"{session.drill.title}: timeline")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 

@@ -402,40 +402,68 @@ class PastDrill:
     events: int
     ended: str
     """Why it ended ("finished", "ended by the team"), or "" for an interrupted drill."""
+    score: float | None = None
+    """The latest review's score (None: not reviewed yet)."""
+    parts: tuple[tuple[str, float | None], ...] = ()
+    """The latest review's parts (tasks, service, ...) and their scores."""
+
+    def parts_text(self) -> str:
+        return "  ".join(f"{name} {'-' if v is None else f'{v:.0f}'}" for name, v in self.parts)
 
 
 def past_drills(store_path: Path) -> list[PastDrill]:
-    """The drills recorded in a store, newest first (none if the store does not exist)."""
+    """The drills recorded in a store, newest first (none if the store does not exist),
+    with the score and parts of their latest review."""
     if not store_path.exists():
         return []
     out = []
     with EventStore.open(store_path, create=False, readonly=True) as store:
         for info in store.streams(STREAM_KIND):
             h = info.header
-            ends = list(store.events(info.id, kinds="end"))
+            ends, scores = [], []
+            for ev in store.events(info.id, kinds=("end", "score")):
+                (ends if ev.kind == "end" else scores).append(ev.payload)
+            score = scores[-1] if scores else {}
+            parts = tuple((str(k), None if v is None else float(v))
+                          for k, v in (score.get("parts") or {}).items())
             out.append(PastDrill(info.id, info.created, str(h.get("title", "")),
                                  str(h.get("scenario", "")), str(h.get("team", "")),
                                  int(h.get("seed", 0)), info.events,
-                                 str(ends[-1].payload.get("reason", "ended")) if ends else ""))
+                                 str(ends[-1].get("reason", "ended")) if ends else "",
+                                 float(score["total"]) if "total" in score else None, parts))
     out.sort(key=lambda d: d.started, reverse=True)
     return out
 
 
 @dataclass(frozen=True)
 class ReportInfo:
-    """A simulation report found in the output folder."""
+    """A report found in the output folder: a simulation's or a drill's after-action one."""
 
     name: str
     path: Path
     modified: datetime
+    kind: str = "simulation"
+    """"simulation" (`muster simulate`) or "after-action" (a drill's review)."""
+
+
+def _title(path: Path, fallback: str) -> str:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            first = f.readline().strip()
+    except OSError:
+        return fallback
+    return first.lstrip("# ").removeprefix("After-action report: ") or fallback
 
 
 def reports(out_dir: Path) -> list[ReportInfo]:
-    """Every `OUT_DIR/*/report.md`, newest first."""
+    """Every `OUT_DIR/*/report.md` and `OUT_DIR/drills/*/after-action.md`, newest first."""
     if not out_dir.is_dir():
         return []
     found = [ReportInfo(p.parent.name, p, datetime.fromtimestamp(p.stat().st_mtime))
              for p in out_dir.glob("*/report.md") if p.is_file()]
+    found += [ReportInfo(f"drill {p.parent.name}: {_title(p, p.parent.name)}", p,
+                         datetime.fromtimestamp(p.stat().st_mtime), "after-action")
+              for p in out_dir.glob("drills/*/after-action.md") if p.is_file()]
     return sorted(found, key=lambda r: r.modified, reverse=True)
 
 
