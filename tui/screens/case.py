@@ -35,7 +35,8 @@ class CaseScreen(ModalScreen[None]):
     }
     CaseScreen > #case {
         width: 100;
-        height: 80%;
+        max-width: 100%;
+        height: 90%;
         border: thick $primary;
         background: $surface;
         padding: 0 1;

@@ -128,6 +128,7 @@ class DrillScreen(Screen[None]):
     """A drill being played (see the module docstring)."""
 
     BINDINGS = [
+        Binding("question_mark", "keys", "Keys", tooltip="Every key of this screen, runnable"),
         *(Binding(keys, f"act_command('{name}')", label, tooltip=help_)
           for name, keys, label, help_ in COMMANDS),
         *(Binding(str(i + 1), f"speed({i})", f"{speed:g}x", group=SPEED_GROUP)
@@ -136,7 +137,6 @@ class DrillScreen(Screen[None]):
         Binding("left_square_bracket", "page(-1)", "Previous page", show=False),
         Binding("right_square_bracket", "page(1)", "Next page", show=False),
         Binding("s", "sort", "Sort", show=False),
-        Binding("question_mark", "keys", "Keys", show=False),
         Binding("f1", "help", "Help", show=False),
     ]
 
@@ -218,8 +218,14 @@ class DrillScreen(Screen[None]):
         that fit, by priority (widgets/board.py)."""
         self.set_class(width < 140, "narrow")
         self.set_class(height < 40, "short")
-        right = 36 if width < 140 else 52
-        self.query_one(Board).fit(width - right - 1)
+        right = 38 if width < 140 else 52
+        self.query_one(Board).fit(width - right)
+        self.query_one(LevelPanel).compact = height < 40
+        self.query_one(ResourcesPanel).compact = width < 140
+        for feed in self.query(InjectFeed):
+            feed.fit(width < 140)
+        if self.is_mounted:
+            self.refresh_views(announce=False)
 
     # -- the clock ---------------------------------------------------------------------------
     def _tick(self) -> None:

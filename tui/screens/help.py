@@ -80,6 +80,7 @@ class HelpScreen(ModalScreen[None]):
     }
     HelpScreen > VerticalScroll {
         width: 100;
+        max-width: 100%;
         height: 90%;
         border: thick $primary;
         background: $surface;

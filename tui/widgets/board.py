@@ -17,8 +17,8 @@ from simulation.drills.views import SORT_KEYS, CaseRow
 
 __all__ = ["Board"]
 
-COLUMNS = (("case", "case", 6), ("tier", "tier", 5), ("customer", "customer", 12),
-           ("deadline", "due in", 8), ("state", "state", 14), ("pool", "pool", 18),
+COLUMNS = (("case", "case", 5), ("tier", "tier", 5), ("customer", "customer", 12),
+           ("deadline", "due in", 7), ("state", "state", 14), ("pool", "pool", 17),
            ("milestone", "milestone", 12), ("kind", "kind", 12), ("level", "level", 10))
 """(key, header, width) of each column, in the order shown; fixed widths keep the board
 still while it updates (Chinese names take two cells a character; Rich measures them)."""
@@ -113,7 +113,10 @@ class Board(Vertical):
 
     def fit(self, width: int) -> None:
         """Show the columns that fit `width` cells, by PRIORITY; laid out again only when
-        the set changes."""
+        the set changes. A narrow board keeps the tier filter and the search (which finds
+        kinds and states as well) and drops the kind and state dropdowns."""
+        for name in ("kind", "state"):
+            self.query_one(f"#filter-{name}", Select).display = width >= 90
         room, keep = width - 4, set()
         for key in PRIORITY:
             need = next(w for k, _, w in COLUMNS if k == key) + 2

@@ -80,7 +80,7 @@ class _Rows(Vertical):
 class MselPanel(_Rows):
     """The master scenario events list with each row's state (the controller's seat)."""
 
-    COLUMNS = (("time", 11), ("id", 4), ("to", 14), ("state", 14), ("subject", None))
+    COLUMNS = (("time", 11), ("id", 4), ("state", 14), ("subject", None), ("to", None))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -91,16 +91,16 @@ class MselPanel(_Rows):
         for r in rows:
             style = "dim" if r.fired else "bold" if r.contingency else ""
             out.append((r.id, (Text(r.when, style=style), Text(r.id, style=style),
-                               Text(r.to, style=style), Text(r.state, style=style),
-                               Text(r.subject, style=style))))
+                               Text(r.state, style=style), Text(r.subject, style=style),
+                               Text(r.to, style=style))))
         self._fill(out, tuple(rows))
 
 
 class EegPanel(_Rows):
     """Each critical task with its exercise evaluation guide (the evaluators' seat)."""
 
-    COLUMNS = (("task", 7), ("rating", 7), ("objective", 18), ("due", 16), ("task / expected",
-                                                                            None))
+    COLUMNS = (("task", 7), ("rating", 6), ("due", 24), ("task / expected", None),
+               ("objective", None))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -110,6 +110,6 @@ class EegPanel(_Rows):
         out = []
         for r in rows:
             rating = Text(r.rating or "-", style=RATING_STYLE.get(r.rating, "dim"))
-            out.append((r.task, (r.task, rating, r.objective, r.due,
-                                 f"{r.text}: {r.expected}")))
+            out.append((r.task, (r.task, rating, r.due, f"{r.text}: {r.expected}",
+                                 r.objective)))
         self._fill(out, tuple(rows))
