@@ -88,7 +88,7 @@ def test_briefing(snap_compare: Callable[..., bool], app: MusterApp,
 def test_drill(snap_compare: Callable[..., bool], app: MusterApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await _into_drill(pilot)
-        assert screen.session.now > 600 and screen.paused
+        assert screen.session.now >= 600 and screen.paused
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
