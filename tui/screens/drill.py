@@ -157,6 +157,7 @@ class DrillScreen(SeatCommands, Screen[None]):
         self._held = False
         """The clock was paused for a form (it runs again when the form closes)."""
         self._marked = float("-inf")
+        self._mark_minute = session.now
         self.ticks = 0
         """Clock ticks run so far (tests wait on it instead of on the wall clock)."""
         self.kept_speed: float | None = None
@@ -254,9 +255,10 @@ class DrillScreen(SeatCommands, Screen[None]):
         self._measure(now)
         if link is not None:
             self._seat_update(link.look())
-            if now - self._marked >= MARK_SECONDS and not self.paused:
-                link.mark()
-                self._marked = now
+            moved = session.now != self._mark_minute
+            if moved and (landed or now - self._marked >= MARK_SECONDS):
+                link.mark()  # followers move on (a jump lands for them at once)
+                self._marked, self._mark_minute = now, session.now
         self.refresh_views(board=landed)
         if session.finished:
             self.finish("finished")

@@ -43,8 +43,9 @@ TABS = (("s", "start", "Start a drill"), ("p", "past", "Past drills"),
 class HomeScreen(Screen[None]):
     """Tabs, each a keyboard-driven table; Enter opens the row under the cursor."""
 
-    BINDINGS = [*(Binding(key, f"tab('{tab}')", title) for key, tab, title in TABS),
-                Binding("question_mark", "tab('help')", "Help", show=False),
+    BINDINGS = [Binding("question_mark", "keys", "Keys", tooltip="Every key, runnable"),
+                *(Binding(key, f"tab('{tab}')", title.split()[0], tooltip=title)
+                  for key, tab, title in TABS),
                 Binding("v", "live_desk", "Live desk"),
                 Binding("ctrl+q", "app.quit", "Quit")]
 
@@ -195,6 +196,11 @@ class HomeScreen(Screen[None]):
         note.update(text)
 
     # -- keyboard ----------------------------------------------------------------------------
+    def action_keys(self) -> None:
+        """Every key of the home screen (a narrow footer shows the first ones)."""
+        from tui.screens.keys import KeysScreen
+        self.app.push_screen(KeysScreen(self))
+
     def action_live_desk(self) -> None:
         """The live coordination desk, on the default database (`muster live`)."""
         self.post_message(OpenDesk())

@@ -40,6 +40,9 @@ from tui.messages import GoHome
 __all__ = ["ScoreScreen"]
 
 RATING_STYLE = {"P": "bold green", "S": "yellow", "M": "bold dark_orange", "U": "bold red"}
+RATING_SHORT = {"P": "no challenges", "S": "some challenges", "M": "major challenges",
+                "U": "unable"}
+"""HSEEP's ratings in a few words (the detail below a task says them in full)."""
 DAY_KPIS = ("service", "customers_lost", "cost", "attainment", "time_to_acknowledge",
             "messages_on_time")
 """The KPIs the screen shows for the other days (the report has them all)."""
@@ -114,7 +117,7 @@ class ScoreScreen(Screen[None]):
     def on_mount(self) -> None:
         ratings = self.query_one("#ratings", DataTable)
         width = max(self.app.size.width - 8, 60)
-        for col, w in (("rating", 16), ("task", max(width * 2 // 5 - 16, 20)),
+        for col, w in (("rating", 18), ("task", max(width * 2 // 5 - 16, 20)),
                        ("done by", 22), ("why", None)):
             ratings.add_column(col, key=col, width=w)
         parts = self.query_one("#parts", DataTable)
@@ -222,8 +225,7 @@ class ScoreScreen(Screen[None]):
                           f"{measure_text(part, p.none)}: {p.note}", key=part)
         ratings = self.query_one("#ratings", DataTable)
         for t in score.tasks:
-            rating = (Text(f"{t.rating} {RATING_WORDS[t.rating].split(' ', 1)[1]}",
-                           style=RATING_STYLE[t.rating])
+            rating = (Text(f"{t.rating} {RATING_SHORT[t.rating]}", style=RATING_STYLE[t.rating])
                       if t.rating else Text("not rated", style="dim"))
             ratings.add_row(rating, t.title, t.actor or "-", t.reason, key=t.id)
         if score.tasks:

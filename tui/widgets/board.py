@@ -264,6 +264,7 @@ class Board(Vertical):
         written = 0
         with self.app.batch_update():
             held = self.highlighted
+            at_top = table.cursor_row == 0
             for key in self._shown.keys() - cells.keys():
                 table.remove_row(key)
             for key, row in cells.items():
@@ -279,7 +280,11 @@ class Board(Vertical):
             if [str(r.key.value) for r in table.ordered_rows] != order:
                 rank = {key: i for i, key in enumerate(order)}
                 table.sort("case", key=lambda cell: rank[str(cell).rstrip("^")])
-            if held is not None and str(held) in cells:
+            if at_top:
+                # The team is reading from the top: the top stays the top (the most
+                # urgent case), rather than the cursor following its old case down.
+                table.move_cursor(row=0, scroll=False)
+            elif held is not None and str(held) in cells:
                 table.move_cursor(row=table.get_row_index(str(held)), scroll=False)
         self._shown = cells
         self._show_label()
