@@ -156,12 +156,19 @@ async def test_sort_and_needs_me_start_at_the_top(app: MusterApp) -> None:
 
 @pilot_test
 async def test_the_order_form_takes_the_quantity_typed_after_enter(app: MusterApp) -> None:
-    """Defect: 1500 typed after Enter and sent with ctrl+s was read as no number."""
+    """Defect: "qty: Input should be a valid integer" stood beside a typed 1500 (the error of
+    an earlier submit without a quantity, never cleared); the quantity typed is taken."""
     async with app.run_test(size=SIZE) as pilot:
         screen = await start(pilot)
         await pilot.press("o")
         await until(pilot, lambda: isinstance(app.screen, ActionForm))
-        await pilot.press("enter", *"1500", "ctrl+s")
+        form = app.screen
+        await pilot.press("enter", "enter")  # a double Enter: submitted without a quantity
+        error = form.query_one("#form-error")
+        await until(pilot, lambda: "qty" in str(error.content))
+        await pilot.press(*"1500")
+        await until(pilot, lambda: str(error.content) == "")  # no stale error beside 1500
+        await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is screen)
         last = screen.session.outcomes[-1]
         assert last.ok and last.action["qty"] == 1500, last.message

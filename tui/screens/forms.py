@@ -166,6 +166,13 @@ class ActionForm(ModalScreen[Any]):
         event.stop()
         self._next(event.option_list)
 
+    @on(Input.Changed)
+    @on(OptionList.OptionHighlighted)
+    def _edited(self) -> None:
+        """A value changed: an error about the old values no longer stands beside it (a
+        stale "qty: Input should be a valid integer" next to a typed 1500 misleads)."""
+        self.query_one("#form-error", Static).update("")
+
     @on(Input.Submitted)
     def _entered(self, event: Input.Submitted) -> None:
         event.stop()
