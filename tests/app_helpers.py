@@ -62,10 +62,12 @@ def app_fixture(tmp_path: Path, clock: ManualClock) -> MusterApp:
                     drills=recall_only, clock=clock, tick=0.05, running=False, review_days=2)
 
 
-async def settle(pilot: Pilot[Any], ticks: int = 3) -> None:
-    """Let the drill clock's timer run a few times (it reads the manual clock)."""
-    for _ in range(ticks):
-        await pilot.pause(0.07)
+async def settle(pilot: Pilot[Any], ticks: int = 2) -> None:
+    """Let the drill clock's timer run `ticks` more times (it reads the manual clock): the
+    screen counts its ticks, so this waits on the app itself, never on a fixed delay."""
+    screen = next(s for s in reversed(pilot.app.screen_stack) if isinstance(s, DrillScreen))
+    goal = screen.ticks + ticks
+    await until(pilot, lambda: screen.ticks >= goal)
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool],
@@ -94,12 +96,10 @@ async def start(pilot: Pilot[Any]) -> DrillScreen:
 
 async def jump(pilot: Pilot[Any], screen: DrillScreen) -> None:
     """Press n and wait until the clock has landed on the inject."""
+    upcoming = screen.session.next_inject_at()
     await pilot.press("n")
-    for _ in range(200):
-        await pilot.pause(0.02)
-        if screen._jump_to is None:
-            return
-    raise AssertionError("the jump to the next inject never landed")
+    await until(pilot, lambda: screen._jump_to is None
+                and (upcoming is None or screen.session.now >= upcoming))
 
 
 def log_text(screen: DrillScreen) -> str:

@@ -18,7 +18,7 @@ from simulation.drills.record import load_record
 from simulation.drills.session import DrillSession
 from simulation.scenario.loader import load_scenario
 from tests.app_helpers import (SIZE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
-                               jump, log_text, pilot_test, recall_only, settle, start)
+                               jump, log_text, pilot_test, recall_only, settle, start, until)
 from simulation.drills.scoring import KPI_LABELS
 from tui.app import MusterApp, make_app
 from tui.screens.score import DAY_KPIS
@@ -120,11 +120,7 @@ async def test_a_drill_played_to_its_end(app: MusterApp, clock: ManualClock) -> 
         screen = await start(pilot)
         await pilot.press("4", "space")
         clock.now += screen.session.end * 60 / 360 + 1
-        for _ in range(400):
-            await pilot.pause(0.02)
-            if isinstance(app.screen, ScoreScreen):
-                break
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ScoreScreen))
         assert isinstance(app.screen, ScoreScreen)
         assert screen.session.finished
         record = load_record(screen.recorder.store,  # type: ignore[union-attr]

@@ -18,10 +18,15 @@ import pytest
 from textual.pilot import Pilot
 
 from simulation.drills.catalog import DrillInfo, bundled_drills
+from tests.app_helpers import jump, until
 from tui.app import MusterApp, make_app
 from tui.screens import CaseScreen, DrillScreen
 
 SIZE = (160, 48)
+SIZES = [(100, 30), (160, 48), (220, 60)]
+"""Every screen from the smallest terminal Muster supports up: layouts reflow, keys stay
+reachable (the footer's overflow through ? and ctrl+p)."""
+sizes = pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 
 
 def recall_only() -> list[DrillInfo]:
@@ -41,6 +46,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MusterApp:
 async def _settled(pilot: Pilot[Any]) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    await until(pilot, lambda: not pilot.app.screen.workers)
 
 
 async def _into_drill(pilot: Pilot[Any]) -> DrillScreen:
@@ -54,11 +60,7 @@ async def _into_drill(pilot: Pilot[Any]) -> DrillScreen:
     screen = pilot.app.screen
     assert isinstance(screen, DrillScreen)
     for _ in range(3):
-        await pilot.press("n")
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if screen._jump_to is None:
-                break
+        await jump(pilot, screen)  # fails (never carries on) if the jump does not land
     await pilot.press("d", "enter")
     await pilot.pause()
     pilot.app.clear_notifications()
@@ -66,28 +68,33 @@ async def _into_drill(pilot: Pilot[Any]) -> DrillScreen:
     return screen
 
 
-def test_home(snap_compare: Callable[..., bool], app: MusterApp) -> None:
-    assert snap_compare(app, terminal_size=SIZE, run_before=_settled)
+@sizes
+def test_home(snap_compare: Callable[..., bool], app: MusterApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=_settled)
 
 
-def test_briefing(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+@sizes
+def test_briefing(snap_compare: Callable[..., bool], app: MusterApp,
+                  size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _settled(pilot)
         await pilot.press("enter")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_drill(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+@sizes
+def test_drill(snap_compare: Callable[..., bool], app: MusterApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await _into_drill(pilot)
         assert screen.session.now >= 600 and screen.paused
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_case(snap_compare: Callable[..., bool], app: MusterApp) -> None:
+@sizes
+def test_case(snap_compare: Callable[..., bool], app: MusterApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await _into_drill(pilot)
         screen.query_one("#board-table").focus()
@@ -95,11 +102,12 @@ def test_case(snap_compare: Callable[..., bool], app: MusterApp) -> None:
         await pilot.pause()
         assert isinstance(pilot.app.screen, CaseScreen)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
+@sizes
 def test_score(snap_compare: Callable[..., bool], tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> None:
+               monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
     """The score screen of the recall drill played by its example script (seed 1), with its
     review done: ratings, KPIs against the counterfactuals, where the report went."""
     from textual.app import App
@@ -128,4 +136,4 @@ def test_score(snap_compare: Callable[..., bool], tmp_path: Path,
         await pilot.pause()
         assert screen.review is not None
 
-    assert snap_compare(ScoreApp(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(ScoreApp(), terminal_size=size, run_before=run_before)

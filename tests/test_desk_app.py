@@ -7,6 +7,8 @@ desk's clock is the test's (tests.desk_helpers.WallClock): nothing depends on th
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,15 +44,19 @@ def db(live_url: str) -> str:
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str,
-                tries: int = 200) -> None:
-    for _ in range(tries):
+                deadline: float = 120.0) -> None:
+    """Let the app run until `condition` holds (its poll worker and timers move it); the
+    generous deadline only turns a hang into a failure."""
+    give_up = time.monotonic() + deadline
+    while True:
         try:
             if condition():
                 return
         except NoMatches:  # a screen pushed but not composed yet
             pass
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
+        if time.monotonic() > give_up:
+            raise AssertionError(f"never happened: {what}")
+        await pilot.pause()
 
 
 async def opened(pilot: Pilot[Any]) -> DeskScreen:

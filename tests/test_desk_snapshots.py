@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from tests.app_helpers import until
+
 from desk.case import service as cases
 from desk.desk import Desk
 from desk.operation import service as ops
@@ -42,14 +44,11 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MusterApp:
 
 
 async def _on_desk(pilot: Pilot[Any]) -> None:
-    for _ in range(300):
+    def ready() -> bool:
         screen = pilot.app.screen
-        if isinstance(screen, DeskScreen) and screen.desk is not None \
-                and screen.query_one("#cases-table").row_count:
-            break
-        await pilot.pause(0.02)
-    else:
-        raise AssertionError("the desk never opened")
+        return isinstance(screen, DeskScreen) and screen.desk is not None \
+            and screen.query_one("#cases-table").row_count > 0
+    await until(pilot, ready)
     await pilot.pause()
     pilot.app.clear_notifications()
     await pilot.pause()

@@ -19,17 +19,20 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.signal import Signal
 
 from incidents.store import EventStore
 from simulation.drills.catalog import DrillInfo, bundled_drills
 from simulation.drills.otherdays import DEFAULT_DAYS
 from simulation.drills.record import DEFAULT_STORE, DrillRecorder
+from simulation.drills.seats import SeatLink, recorder_of
 from simulation.drills.session import DrillSession
 from simulation.errors import SimulationError
 from tui.messages import DrillEnded, DrillStarted, GoHome, OpenBriefing, OpenDesk
 from tui.screens import BriefingScreen, DrillScreen, HelpScreen, HomeScreen, ScoreScreen
 
-__all__ = ["AppConfig", "MusterApp", "make_app", "run_app", "run_drill_app", "run_live_app"]
+__all__ = ["AppConfig", "MusterApp", "make_app", "run_app", "run_drill_app", "run_live_app",
+           "run_seat_app"]
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,17 @@ class MusterApp(App[None]):
                 Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
 
     def __init__(self, config: AppConfig, session: DrillSession | None = None,
-                 recorder: DrillRecorder | None = None) -> None:
+                 recorder: DrillRecorder | None = None, link: SeatLink | None = None) -> None:
         super().__init__()
         self.config = config
         self._resumed = session, recorder
+        self.link = link
+        """The seat this terminal holds at a seated drill (`muster drill NAME --seat`)."""
         self._store: EventStore | None = None
         """The record store the app opened for the drill being played (closed after)."""
+        self.case_changed: Signal[set[int] | None] = Signal(self, "case-changed")
+        """Published by the drill screen: the cases that changed (None: a decision, any may
+        have); a case screen open over it reloads when its case is among them."""
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.config.store, self.config.out_dir,
@@ -82,7 +90,16 @@ class MusterApp(App[None]):
         if self.config.live is not None:
             self._open_desk(self.config.live)
         session, recorder = self._resumed
-        if session is not None:
+        if self.link is not None:
+            self._store = self.link.store
+            self.push_screen(self._drill_screen(self.link.session, recorder_of(self.link),
+                                                running=False, link=self.link))
+            seat = self.link.seat
+            self.notify(f"{seat.label()} at drill {self.link.stream_id[:8]}: "
+                        + ("you own the clock" if self.link.owner else
+                           "the clock is the owner's") + "; ? lists your keys.",
+                        title="Seat taken", timeout=8)
+        elif session is not None:
             self.push_screen(self._drill_screen(session, recorder, running=False))
             self.notify(f"Resumed at {session.now:g} simulated minutes; every decision "
                         "taken before is kept. Space runs the clock.", title="Drill resumed")
@@ -96,9 +113,9 @@ class MusterApp(App[None]):
             self._store = None
 
     def _drill_screen(self, session: DrillSession, recorder: DrillRecorder | None, *,
-                      running: bool) -> DrillScreen:
+                      running: bool, link: SeatLink | None = None) -> DrillScreen:
         return DrillScreen(session, recorder, running=running, clock=self.config.clock,
-                           tick=self.config.tick)
+                           tick=self.config.tick, link=link)
 
     def _home(self) -> HomeScreen | None:
         return next((s for s in self.screen_stack if isinstance(s, HomeScreen)), None)
@@ -126,15 +143,18 @@ class MusterApp(App[None]):
         running = message.running and self.config.running
         self.push_screen(self._drill_screen(message.session, message.recorder,
                                             running=running))
-        self.notify("space pauses or runs the clock (it keeps running while a form is "
-                    "open); ? lists the keys; ctrl+p finds any command by name.",
+        self.notify("space pauses or runs the clock ("
+                    + ("it stops while a form is open" if message.session.drill.forms_pause
+                       else "it keeps running while a form is open")
+                    + "); ? lists the keys; ctrl+p finds any command by name.",
                     title="Drill started" if running else "Drill ready (paused)", timeout=8)
 
     @on(DrillEnded)
     def _ended(self, message: DrillEnded) -> None:
         self._pop_to(DrillScreen)
         self.switch_screen(ScoreScreen(message.session, message.recorder, message.reason,
-                                       self.config.out_dir, self.config.review_days))
+                                       self.config.out_dir, self.config.review_days,
+                                       link=self.link))
 
     @on(GoHome)
     def _go_home(self) -> None:
@@ -182,12 +202,13 @@ def make_app(*, store: Path = DEFAULT_STORE, out_dir: Path = Path("muster-out"),
              running: bool = True, session: DrillSession | None = None,
              recorder: DrillRecorder | None = None, live: Path | str | None = None,
              operator: str = "", desk_clock: Callable[[], datetime] | None = None,
-             desk_poll: float = 0.25, review_days: int = DEFAULT_DAYS) -> MusterApp:
+             desk_poll: float = 0.25, review_days: int = DEFAULT_DAYS,
+             link: SeatLink | None = None) -> MusterApp:
     """The app, for the CLI and the tests alike (see the module docstring)."""
     config = AppConfig(store=store, out_dir=out_dir, drills=drills, clock=clock, tick=tick,
                        running=running, live=live, operator=operator, desk_clock=desk_clock,
                        desk_poll=desk_poll, review_days=review_days)
-    return MusterApp(config, session, recorder)
+    return MusterApp(config, session, recorder, link)
 
 
 def run_app() -> None:
@@ -198,6 +219,11 @@ def run_app() -> None:
 def run_drill_app(session: DrillSession, recorder: DrillRecorder | None) -> None:
     """A resumed drill, straight on the drill screen (its store stays the caller's)."""
     make_app(session=session, recorder=recorder).run()
+
+
+def run_seat_app(link: SeatLink, out_dir: Path = Path("muster-out")) -> None:
+    """`muster drill NAME --seat ...`: straight on the drill at this seat."""
+    make_app(link=link, out_dir=out_dir, store=Path(link.store.path)).run()
 
 
 def run_live_app(db: Path | str, operator: str) -> None:

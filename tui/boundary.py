@@ -13,12 +13,16 @@ from rich.console import Console
 __all__ = ["fail", "console"]
 
 
-def console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+def console(*, stderr: bool = False, soft_wrap: bool = False, wide: bool = False) -> Console:
     """A console for text that comes from files and users: Rich's markup, emoji codes and
     highlighting off, so `[red]` in a name prints as written and a location such as
-    `file.yaml:100:20` never turns into an emoji. Style goes through `rich.text.Text`."""
+    `file.yaml:100:20` never turns into an emoji. Style goes through `rich.text.Text`.
+    `wide`: tables printed to a file or a pipe get 200 columns instead of Rich's 80, so
+    Chinese names are not folded character by character (a terminal keeps its width)."""
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal or not wide else 200
     return Console(stderr=stderr, soft_wrap=soft_wrap, highlight=False, markup=False,
-                   emoji=False)
+                   emoji=False, width=width)
 
 
 def fail(exc: BaseException) -> typer.Exit:

@@ -27,6 +27,7 @@ from tui.size_cmd import size
 from tui.playbook_cmd import playbook_app
 from tui.incident_cmd import incident_app, operation_app  # the live desk (issue 16)
 from tui.live_cmd import live_app
+from tui.improvements_cmd import improvements_app
 
 __all__ = ["app", "main"]
 
@@ -49,6 +50,7 @@ app.command("backtest")(backtest)
 app.add_typer(drill_app, name="drill", cls=DrillGroup)
 app.command("report")(report)
 app.add_typer(drills_app, name="drills", cls=MusterGroup)
+app.add_typer(improvements_app, name="improvements", cls=MusterGroup)
 app.add_typer(live_app, name="live", cls=MusterGroup)
 app.add_typer(incident_app, name="incident", cls=MusterGroup)
 app.add_typer(operation_app, name="operation", cls=MusterGroup)

@@ -22,8 +22,8 @@ from rich.table import Table
 from incidents.store import EventStore
 from simulation.drills.catalog import bundled_drills
 from simulation.drills.examples import STYLES, example_script
-from simulation.drills.record import (DEFAULT_STORE, check_resumable, open_record, replay, resume,
-                                     start_record)
+from simulation.drills.record import (DEFAULT_STORE, check_resumable, load_record,
+                                     open_record, rebuild, replay, resume, start_record)
 from simulation.drills.script import load_script, play, take_rest
 from simulation.drills.session import DrillSession
 from simulation.drills.views import resources
@@ -43,17 +43,32 @@ def play_cmd(
     scenario: str = typer.Argument(..., metavar="SCENARIO",
                                    help="A bundled drill (see `muster drill list`) or a drill "
                                         "scenario file."),
-    script: Path = typer.Option(..., "--script", help="The team's decisions (YAML; "
-                                "`muster drill example-script DRILL` writes one)."),
+    script: Path | None = typer.Option(None, "--script", help="Play headless with the "
+                                       "team's decisions (YAML; `muster drill example-script "
+                                       "DRILL` writes one).", show_default="none"),
+    seat: str | None = typer.Option(None, "--seat", help="Take a seat at the drill in the "
+                                    "app: controller, evaluator or player. Several terminals "
+                                    "share one record (--record); the first seat owns the "
+                                    "clock.", show_default="none"),
+    person: str | None = typer.Option(None, "--as", help="Who sits at the seat (the report "
+                                      "names who acted).", show_default="the login name"),
+    role: str | None = typer.Option(None, "--role", help="A player's drill role.",
+                                    show_default="the participants list's, else the first"),
+    new: bool = typer.Option(False, "--new", help="Start a new seated drill even if one of "
+                             "this drill is in play in the record store."),
     record: Path | None = typer.Option(None, "--record", help="Record the drill in this "
-                                       "store (default: no record).",
+                                       "store (default: no record; seats: "
+                                       "muster-out/drills.sqlite).",
                                        show_default="no record"),
     seed: int | None = typer.Option(None, "--seed", min=0,
                                     help="Seed (default: the script's, else 1).",
                                     show_default="the script's, else 1"),
 ) -> None:
-    """Play a drill headless: the script's decisions at their minutes, to the drill's end."""
+    """Play a drill headless (--script), or take a seat at it in the app (--seat)."""
     console = make_console()
+    if seat is not None or script is None:
+        _seat(scenario, seat, person, role, record, seed, new, script)
+        return
     try:
         loaded = load_scenario(scenario)
         if loaded.scenario.drill is None:
@@ -78,6 +93,41 @@ def play_cmd(
     _summary(session, console)
     if record is not None and recorder is not None:
         console.print(f"recorded drill {recorder.stream_id[:8]} in {record}", soft_wrap=True)
+
+
+def _seat(scenario: str, seat: str | None, person: str | None, role: str | None,
+          record: Path | None, seed: int | None, new: bool, script: Path | None) -> None:
+    """Take a seat at a drill (simulation/drills/seats.py) and open the app on it."""
+    from simulation.drills.seats import SEATS, Seat, open_seat, seat_role
+    from tui.live_common import default_operator
+    try:
+        if script is not None:
+            raise ValueError("--script plays headless; --seat opens the app: give one")
+        if seat is None:
+            raise ValueError("give --script ACTIONS.yaml (headless) or --seat "
+                             f"{'|'.join(SEATS)} (in the app)")
+        if seat not in SEATS:
+            raise ValueError(f"--seat: no seat {seat!r}; seats: {', '.join(SEATS)}")
+        name = (person if person is not None else default_operator()).strip()
+        if not name or not name.isprintable() or len(name) > 80:
+            raise ValueError(f"--as: a name of 1 to 80 printable characters, not {person!r}")
+        if role is not None and seat != "player":
+            raise ValueError(f"--role: only a player acts in a drill role, not the {seat}")
+        loaded = load_scenario(scenario)
+        if loaded.scenario.drill is None:
+            raise SimulationError(f"{loaded.path}: error: scenario {loaded.scenario.name!r} "
+                                  "has no `drill:` section (bundled drills: "
+                                  f"{', '.join(d.name for d in bundled_drills())})")
+        acting = seat_role(seat, role, loaded, name)
+        link = open_seat(record or DEFAULT_STORE, loaded, Seat(seat, name, acting),
+                         seed=seed if seed is not None else 1, new=new)
+    except (SimulationError, ValueError) as exc:
+        raise fail(exc) from None
+    from tui.app import run_seat_app  # Textual only when it is needed
+    try:
+        run_seat_app(link)
+    finally:
+        link.store.close()
 
 
 def _summary(session: DrillSession, console: Console) -> None:
@@ -195,3 +245,47 @@ def resume_cmd(
     except (SimulationError, ValueError) as exc:
         raise fail(exc) from None
     _summary(session, make_console())
+
+
+@drill_app.command("hotwash")
+def hotwash_cmd(
+    record: str = typer.Argument(str(DEFAULT_STORE), metavar="RECORD",
+                                 help="A record store file, or a drill id in the default "
+                                      "store."),
+    stream: str | None = typer.Option(None, "--id", help="Which drill (default: the latest)."),
+    person: str = typer.Option(..., "--as", help="Who answers."),
+    role: str = typer.Option(..., "--role", help="The answerer's role: a drill role, "
+                             "controller or evaluator."),
+    went_well: str = typer.Option("", "--went-well", help="What went well."),
+    improve: str = typer.Option("", "--improve", help="What to improve."),
+) -> None:
+    """Record a participant's hot wash for an ended drill (the report includes it)."""
+    from simulation.drills.exercise import record_hotwash
+    from simulation.drills.session import EXERCISE_ROLES
+    try:
+        store, sid = open_record(record, stream, readonly=True)  # refused: nothing written
+        try:
+            recorded = load_record(store, sid)
+            ended = recorded.end is not None
+        finally:
+            store.close()
+        if not ended:
+            raise SimulationError(f"{record}: error: drill {sid[:8]} has not ended: the hot "
+                                  "wash comes after the end")
+        drill = rebuild(recorded).scenario.drill
+        known = [*(drill.roles if drill is not None else ()), *EXERCISE_ROLES]
+        if role not in known:
+            raise ValueError(f"--role: no role {role!r} in this drill; roles: "
+                             f"{', '.join(known)}")
+        store, sid = open_record(record, sid)
+        try:
+            new = record_hotwash(store, sid, by=person, role=role, went_well=went_well,
+                                 to_improve=improve)
+        finally:
+            store.close()
+    except (SimulationError, ValueError) as exc:
+        raise fail(exc) from None
+    make_console().print(f"drill {sid[:8]}: hot wash of {person} ({role}) "
+                         + ("recorded" if new else "already recorded (nothing changed)")
+                         + f"; `muster report {record} --id {sid[:8]}` writes the report "
+                           "with it", markup=False, soft_wrap=True)

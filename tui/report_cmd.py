@@ -49,11 +49,13 @@ def report(
     workers: int | None = typer.Option(None, "--workers", min=1, max=256,
                                        help="Processes for the other days.",
                                        show_default="all cores"),
+    pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="Also export the report to PDF "
+                             "(from its HTML, with WeasyPrint; Chinese text embedded)."),
 ) -> None:
     """Rate a recorded drill from its evidence and write the after-action report."""
     if days == 1:
         raise fail(ValueError("--days: give 0 (skip) or at least 2 (an interval needs two)"))
-    console = make_console()
+    console = make_console(wide=True)
     err = make_console(stderr=True, soft_wrap=True)
     try:
         store, sid = open_record(record, stream)
@@ -65,6 +67,9 @@ def report(
             review, paths = _review(store, sid, folder, days, workers, err)
         finally:
             store.close()
+        if pdf:
+            from simulation.drills.pdf import export_pdf
+            paths.append(export_pdf(folder))
     except (SimulationError, ValueError) as exc:
         raise fail(exc) from None
     show_review(review, console)

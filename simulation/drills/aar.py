@@ -22,6 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simulation.drills.counterfactual import Counterfactual, worth
+from simulation.drills.exercise import plan_rows, rating_text
 from simulation.drills.format import fmt_kpi, interval_text, measure_text
 from simulation.drills.otherdays import OtherDays
 from simulation.drills.ratings import RATING_WORDS, Task
@@ -33,7 +34,7 @@ from simulation.results.plots import draw
 if TYPE_CHECKING:
     from simulation.drills.review import Review
 
-__all__ = ["Doc", "AAR_FILES", "build", "write", "fmt_kpi", "improvement"]
+__all__ = ["Doc", "AAR_FILES", "build", "write", "fmt_kpi", "improvement", "areas_of"]
 
 AAR_FILES = ("after-action.md", "after-action.html", "timeline.png", "timeline.svg",
              "kpis.png", "kpis.svg")
@@ -254,12 +255,23 @@ def build(review: Review, header: dict[str, Any], *, today: date | None = None) 
     doc.add("h2", "Areas for improvement")
     doc.add("ul", [f"{t.title}: {t.rating}, {t.reason}" for t in areas]
             or ["None: every critical task rated was performed without challenges."])
+    _evaluations(doc, result.tasks, header.get("evaluations") or {})
     doc.add("h2", "Improvement plan")
-    doc.add("table", ["area for improvement", "corrective action", "responsible", "due"],
-            [[t.title, improvement(t, _expected_action(t, session)),
-              drill.roles[t.role].title if t.role in drill.roles else t.role,
-              (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat()]  # type: ignore[index]
-             for t in areas])
+    plan = plan_rows(header, areas_of(review, today))
+    doc.add("table", ["area for improvement", "corrective action", "owner", "due", "status"],
+            [[a["title"], a["action"], a["owner"], a["due"], a.get("status", "open")]
+             for a in plan])
+    doc.add("p", "Each item is kept in the record store across drills: `muster improvements "
+                 "list` shows them, `muster improvements update ID --owner --due --status` "
+                 "tracks them; later drills of this scenario that rate the task again are "
+                 "noted against it.")
+    tested = header.get("improvements_tested") or []
+    if tested:
+        doc.add("h3", "Improvement items from earlier drills this drill tested")
+        doc.add("table", ["item", "owner", "status", "rated now"],
+                [[f"{t['title']} ({t['task']})", t["owner"], t["status"],
+                  rating_text(t.get("rating"))] for t in tested])
+    _hotwash(doc, header.get("hotwash") or [], drill)
     doc.add("h2", "What your decisions were worth")
     doc.add("p", "The same surge on the same seed (the same arrivals, customers and work "
                  "times, the same injects at the same minutes), played by the playbook's "
@@ -290,6 +302,7 @@ def build(review: Review, header: dict[str, Any], *, today: date | None = None) 
     doc.add("table", ["time", "what"], _events(session, start))
     doc.add("h2", "Observer notes")
     doc.add("ul", [f"{_when(n.at, start)} {n.role}"
+                   + (f" ({n.action['by']})" if n.action.get("by") else "")
                    + (f" on {n.action.get('task')}" if n.action.get("task") else "")
                    + f": {n.action.get('text')}" for n in notes if n.action.get("observer")]
             or ["No observer notes."])
@@ -301,20 +314,89 @@ def build(review: Review, header: dict[str, Any], *, today: date | None = None) 
     return doc
 
 
+def areas_of(review: Review, today: date | None = None) -> list[dict[str, str]]:
+    """The areas for improvement of a review as improvement items: task, title, corrective
+    action, owner (the responsible role), due date, rating."""
+    session, drill = review.session, review.session.drill
+    today = today or date.today()
+    return [{"task": t.id, "title": t.title,
+             "action": improvement(t, _expected_action(t, session)),
+             "owner": drill.roles[t.role].title if t.role in drill.roles else t.role,
+             "due": (today + timedelta(days=_DUE_DAYS[t.rating])).isoformat(),  # type: ignore
+             "rating": t.rating or ""}
+            for t in review.score.tasks if t.rating not in ("P", None)]
+
+
+def _evaluations(doc: Doc, tasks: list[Task], evaluations: dict[str, Any]) -> None:
+    """The evaluators' ratings beside Muster's, differences marked (a task the evaluators
+    rated under a group name, "levels" say, is compared with each task of the group)."""
+    if not evaluations:
+        return
+    doc.add("h2", "Evaluators' ratings beside the computed ones")
+    rows = []
+    for task_id, e in evaluations.items():
+        mine = [t for t in tasks if t.id == task_id or t.id.startswith(f"{task_id}.")
+                or (task_id in ("levels", "communications", "service")
+                    and t.source == {"levels": "level", "communications": "message"}.get(
+                        task_id, task_id))]
+        computed = ", ".join(sorted({t.rating or "-" for t in mine})) or "-"
+        title = mine[0].title if len(mine) == 1 else task_id
+        same = computed == e.get("rating")
+        rows.append([f"{title} ({task_id})", computed, e.get("rating", "-"), e.get("by", ""),
+                     e.get("note", ""), "agrees" if same else "DIFFERS"])
+    doc.add("table", ["task", "computed", "evaluator", "by", "why (evaluator)", ""], rows)
+    differ = sum(1 for r in rows if r[-1] == "DIFFERS")
+    doc.add("p", f"{differ} of {len(rows)} ratings differ: where they do, the evaluator saw "
+                 "something the record cannot show, or the record caught what the room "
+                 "missed; discuss both at the debrief." if differ else
+            "The evaluators' ratings agree with the computed ones.")
+
+
+def _hotwash(doc: Doc, answers: list[dict[str, Any]], drill: Any) -> None:
+    doc.add("h2", "Hot wash")
+    if not answers:
+        doc.add("p", "No hot wash recorded (`muster drill hotwash RECORD`, or the score "
+                     "screen, records one).")
+        return
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_role.setdefault(str(a.get("role") or "-"), []).append(a)
+    for role, group in by_role.items():
+        title = drill.roles[role].title if role in drill.roles else role
+        doc.add("h3", title)
+        doc.add("table", ["who", "what went well", "what to improve"],
+                [[a.get("by", ""), a.get("went_well", ""), a.get("to_improve", "")]
+                 for a in group])
+
+
 def _events(session: DrillSession, start: datetime) -> list[list[str]]:
     rows: list[tuple[float, str]] = []
     for f in session.fired.values():
         rows.append((f.at, f"inject {f.inject.id} to {f.inject.to}: {f.inject.subject}"))
     for o in session.outcomes:
-        rows.append((o.at, f"{o.role}: {o.message}" if o.ok else
-                     f"{o.role}: refused {o.action.get('kind')}: {o.message}"))
+        who = o.role + (f" ({o.action['by']})" if o.action.get("by") else "")
+        rows.append((o.at, f"{who}: {o.message}" if o.ok else
+                     f"{who}: refused {o.action.get('kind')}: {o.message}"))
     return [[_when(m, start), text] for m, text in sorted(rows, key=lambda r: r[0])]
+
+
+def _rows_apart(xs: list[float], gap: float, rows: int = 4) -> list[int]:
+    """A text row for each label at `xs` (sorted) so that labels closer than `gap` never
+    share a row: the first row free, cycling through `rows`."""
+    last = [float("-inf")] * rows
+    out = []
+    for x in xs:
+        row = next((r for r in range(rows) if x - last[r] >= gap),
+                   min(range(rows), key=lambda r: last[r]))
+        last[row] = x
+        out.append(row)
+    return out
 
 
 def _timeline(session: DrillSession) -> Figure:
     data = chart(session)
     t = np.asarray(data["minute"]) / 60.0
-    fig = Figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.8))
     ax = fig.subplots()
     ax.plot(t, data["backlog"], color="#2166ac", lw=1.5, label="open backlog")
     ax.set_xlabel("hours since the drill started")
@@ -324,27 +406,46 @@ def _timeline(session: DrillSession) -> Figure:
     ax2.plot(t, att, color="#1b7837", lw=1.2, ls="--", label="SLA attainment so far")
     ax2.set_ylabel("SLA attainment (%)")
     ax2.set_ylim(0, 105)
-    for f in session.fired.values():
+    span = max(float(t[-1]) if t.size else 1.0, session.now / 60.0, 1.0)
+    ended = session.ended_at if session.ended_at is not None else session.now
+    if session.now > ended:
+        ax.axvspan(ended / 60, session.now / 60, color="#cccccc", alpha=0.25, lw=0)
+        ax.axvline(ended / 60, color="#333333", lw=1.2)
+        ax.annotate("drill ended; after it the carry-over (no new cases or decisions)",
+                    (ended / 60, 0.5), xycoords=("data", "axes fraction"), fontsize=7,
+                    rotation=90, va="center", ha="right", color="#333333")
+    fired = sorted(session.fired.values(), key=lambda f: f.at)
+    for f, row in zip(fired, _rows_apart([f.at / 60 for f in fired], span / 40)):
         ax.axvline(f.at / 60, color="#999999", lw=0.8, ls=":")
-        ax.annotate(f.inject.id, (f.at / 60, 1.0), xycoords=("data", "axes fraction"),
-                    fontsize=7, rotation=90, va="top", ha="right")
+        ax.annotate(f.inject.id, (f.at / 60, 1.0 - 0.055 * row),
+                    xycoords=("data", "axes fraction"), fontsize=7, va="top", ha="center",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.8})
     taken = [o.at / 60 for o in session.outcomes if o.ok]
     ax.plot(taken, [0] * len(taken), "^", color="#762a83", ms=6, label="team decisions",
             clip_on=False)
-    levels = session.world.log.select("level")
-    for minute in levels["t"].tolist():
+    levels = [(o.at, str(o.action.get("level"))) for o in session.outcomes
+              if o.ok and o.action.get("kind") == "declare_level"]
+    for (minute, name), row in zip(levels, _rows_apart([m / 60 for m, _ in levels],
+                                                       span / 30, 3)):
         ax.axvline(minute / 60, color="#b2182b", lw=1.2, alpha=0.6)
-    if levels["t"].size:
-        ax.plot([], [], color="#b2182b", label="emergency level changed")
+        ax.annotate(f"level {name}", (minute / 60, 0.62 - 0.07 * row),
+                    xycoords=("data", "axes fraction"), fontsize=7, color="#b2182b",
+                    ha="left", va="center",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#b2182b",
+                          "lw": 0.5, "alpha": 0.9})
+    if levels:
+        ax.plot([], [], color="#b2182b", label="emergency level declared")
     breach = session.world.log.select("breach")["t"] / 60.0
     if breach.size:
         ax.plot(breach, np.full(breach.shape, 0.0), "x", color="#d6604d", ms=4,
                 label="SLA breaches", clip_on=False)
     lines = ax.get_legend_handles_labels()
     more = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper left")
+    fig.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="lower center",
+               ncol=6, frameon=False)
     ax.set_title(f"{session.drill.title}: timeline")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 

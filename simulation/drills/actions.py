@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from incidents.model import MAX_UNITS, Tier
 
 __all__ = ["DeclareLevel", "Activate", "OrderParts", "Prioritise", "PriorityRule", "Escalate",
-           "Deescalate", "MoveCase", "Send", "Acknowledge", "Note", "FireInject", "Action",
+           "Deescalate", "MoveCase", "Send", "Acknowledge", "Note", "FireInject", "AdHocInject",
+           "Action",
            "ACTION_TYPES", "describe"]
 
 Name = Annotated[str, Field(min_length=1, max_length=80)]
@@ -27,6 +28,9 @@ class _Action(BaseModel):
 
     role: Name | None = None
     """The acting role (default: the session's current role)."""
+    by: Name | None = None
+    """The person who took it, when a seat knows (`muster drill NAME --seat ... --as NAME`):
+    the after-action report says who acted, not only in which role."""
 
 
 class DeclareLevel(_Action):
@@ -144,19 +148,35 @@ class FireInject(_Action):
     inject: Name
 
 
+class AdHocInject(_Action):
+    """The controller writes an inject that is not in the MSEL and sends it now (HSEEP's
+    ad-hoc inject). It changes nothing in the world but the message; since it is a decision
+    in the record, replay and the counterfactuals send it at the same minute."""
+
+    kind: Literal["adhoc_inject"] = "adhoc_inject"
+    subject: str = Field(min_length=1, max_length=200)
+    message: str = Field(default="", max_length=4000)
+    to: Name
+    """The drill role it is addressed to."""
+    method: Literal["phone", "e-mail", "system alert", "news", "social media", "radio",
+                    "in person", "chat"] = "phone"
+    sender: str = Field(default="controller", max_length=200)
+
+
 Action = Annotated[Union[DeclareLevel, Activate, OrderParts, Prioritise, PriorityRule,
-                         Escalate, Deescalate, MoveCase, Send, Acknowledge, Note, FireInject],
+                         Escalate, Deescalate, MoveCase, Send, Acknowledge, Note, FireInject,
+                         AdHocInject],
                    Field(discriminator="kind")]
 """Any action, told apart by `kind`."""
 
 ACTION_TYPES: dict[str, type[_Action]] = {
     cls.model_fields["kind"].default: cls
     for cls in (DeclareLevel, Activate, OrderParts, Prioritise, PriorityRule, Escalate,
-                Deescalate, MoveCase, Send, Acknowledge, Note, FireInject)}
+                Deescalate, MoveCase, Send, Acknowledge, Note, FireInject, AdHocInject)}
 
 
 def describe(action: _Action) -> str:
     """A short line for logs, timelines and reports."""
-    fields = action.model_dump(exclude_none=True, exclude={"kind", "role"})
+    fields = action.model_dump(exclude_none=True, exclude={"kind", "role", "by"})
     args = ", ".join(f"{k}={v}" for k, v in fields.items() if v not in (False, ""))
     return f"{action.kind}({args})"  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from simulation.errors import SimulationError
 from simulation.scenario.loader import LoadedScenario
 
 __all__ = ["Counterfactual", "counterfactual", "counterfactuals", "worth", "replay_decisions",
-           "POLICIES"]
+           "by_hand", "POLICIES"]
 
 POLICIES = ("autopilot", "none")
 
@@ -42,7 +42,7 @@ class Counterfactual:
 
 
 def counterfactual(loaded: LoadedScenario, seed: int, policy: str,
-                   contingency: Iterable[tuple[float, str]], until: float | None = None,
+                   contingency: Iterable[tuple[float, str | dict[str, Any]]], until: float | None = None,
                    carry: bool = True) -> Counterfactual:
     """The drill under `policy` ("autopilot" or "none"), contingency injects fired at the
     given (minute, inject id), run to `until` (default: the drill's end), then carried to
@@ -51,9 +51,12 @@ def counterfactual(loaded: LoadedScenario, seed: int, policy: str,
         raise ValueError(f"unknown counterfactual {policy!r}: {', '.join(POLICIES)}")
     session = DrillSession(loaded, seed, policy="autopilot" if policy == "autopilot"
                            else "team")
-    for minute, inject in sorted(contingency):
+    for minute, inject in sorted(contingency, key=lambda c: c[0]):
         session.advance(minute)
-        outcome = session.act(FireInject(inject=inject))
+        action = FireInject(inject=inject) if isinstance(inject, str) else \
+            ACTION_TYPES[inject["kind"]].model_validate(
+                {k: v for k, v in inject.items() if k not in ("role", "by")})
+        outcome = session.act(action)
         if not outcome.ok:  # the team's run fired it at this minute: so must this one
             raise SimulationError(f"counterfactual {policy}: inject {inject!r} at minute "
                                   f"{minute:g}: {outcome.message}")
@@ -67,9 +70,21 @@ def counterfactual(loaded: LoadedScenario, seed: int, policy: str,
 def counterfactuals(team: DrillSession, carry: bool = True) -> dict[str, Counterfactual]:
     """The autopilot and no-response runs of a team's finished (or stopped) drill."""
     until = team.ended_at if team.ended_at is not None else team.now
-    fired = [(f.at, f.inject.id) for f in team.fired.values() if f.by_hand]
+    fired = by_hand(team)
     return {p: counterfactual(team.loaded, team.seed, p, fired, until, carry)
             for p in POLICIES}
+
+
+def by_hand(team: DrillSession) -> list[tuple[float, str | dict[str, Any]]]:
+    """The injects the exercise's staff sent by hand, at their minutes: contingency injects
+    by id, ad-hoc ones as the action that wrote them (the counterfactuals send the same)."""
+    out: list[tuple[float, str | dict[str, Any]]] = []
+    for o in team.outcomes:
+        if o.ok and o.action.get("kind") == "fire_inject":
+            out.append((o.at, str(o.action["inject"])))
+        elif o.ok and o.action.get("kind") == "adhoc_inject":
+            out.append((o.at, dict(o.action)))
+    return out
 
 
 def replay_decisions(loaded: LoadedScenario, seed: int,

@@ -37,7 +37,7 @@ __all__ = ["OPERATION_KINDS", "DEFAULT_DAYS", "Difference", "OtherDays", "operat
            "one_day", "other_days", "SKEW_LIMIT", "Progress"]
 
 OPERATION_KINDS = ("declare_level", "activate", "order_parts", "send", "priority_rule",
-                   "prioritise", "fire_inject")
+                   "prioritise", "fire_inject", "adhoc_inject")
 DEFAULT_DAYS = 20
 SKEW_LIMIT = 1.0
 """Beyond this sample skewness the t interval is replaced by the BCa bootstrap."""
@@ -97,8 +97,9 @@ def one_day(source: LoadedScenario | tuple[str, str], seed: int, decisions: list
     team = replay_decisions(loaded, seed, decisions, until)
     refused = sum(1 for o in team.outcomes if not o.ok)
     team.carry_over()
-    fired = [(minute, body["inject"]) for minute, body, _ in decisions
-             if body.get("kind") == "fire_inject"]
+    fired = [(minute, body["inject"] if body.get("kind") == "fire_inject" else body)
+             for minute, body, _ in decisions
+             if body.get("kind") in ("fire_inject", "adhoc_inject")]
     out: dict[str, Any] = {"team": kpis(team, metrics(team)), "refused": refused}
     for policy in ("autopilot", "none"):
         out[policy] = counterfactual(loaded, seed, policy, fired, until).kpis

@@ -45,7 +45,7 @@ from simulation.model.eventlog import KINDS
 from simulation.model.operation import UNOWED
 
 __all__ = ["Rating", "RATING_POINTS", "RATING_WORDS", "Evidence", "Task", "critical_tasks",
-           "COST_OVER_PLAN", "TIERS", "rate", "level_at", "operation_messages"]
+           "COST_OVER_PLAN", "TIERS", "rate", "level_at", "operation_messages", "who"]
 
 Rating = Literal["P", "S", "M", "U"]
 RATING_POINTS: dict[str, float] = {"P": 100.0, "S": 75.0, "M": 40.0, "U": 0.0}
@@ -80,6 +80,12 @@ class Task:
     evidence: tuple[Evidence, ...] = ()
     actor: str = ""
     """Who did it (the role that took the decision that met it), if anyone."""
+
+
+def who(o: Outcome) -> str:
+    """Who took a decision: its role, and the person when a seat recorded one."""
+    by = o.action.get("by")
+    return f"{o.role} ({by})" if by else o.role
 
 
 def rate(done: float | None, due: float, allowance: float) -> Rating:
@@ -230,7 +236,7 @@ def _inject_tasks(session: DrillSession, taken: list[Outcome], levels: list[str]
                 evidence.append(Evidence(None, f"no {exp.action} matching the expectation "
                                          f"after {_minutes(fired.at)}"))
             tasks.append(Task(*args, rating, reason, tuple(evidence),
-                              hit.role if hit is not None else ""))
+                              who(hit) if hit is not None else ""))
     return tasks
 
 
@@ -272,8 +278,8 @@ def _level_tasks(session: DrillSession, taken: list[Outcome], levels: list[str],
         reason = ("in force when its condition held" if standing else
                   {"P": "declared in time", "S": "declared late, within the allowance",
                    "M": "declared late beyond the allowance", "U": "never declared"}[rating])
-        actor = "" if done is None else (later.role if later is not None and not standing
-                                         else next((o.role for o in reversed(declared)
+        actor = "" if done is None else (who(later) if later is not None and not standing
+                                         else next((who(o) for o in reversed(declared)
                                                     if o.at <= held + _EPS), ""))
         out.append(Task(*args, rating, reason, tuple(evidence), actor))
     return out
@@ -320,7 +326,7 @@ def _message_tasks(session: DrillSession, ended: float) -> list[Task]:
     """Operation-wide messages owed to the team (`operation_messages`)."""
     if session.team is None:
         return []
-    sends = {o.at: o.role for o in session.outcomes if o.ok and o.action.get("kind") == "send"}
+    sends = {o.at: who(o) for o in session.outcomes if o.ok and o.action.get("kind") == "send"}
     objective = session.drill.scoring.objectives.get("communications", "communications")
     out = []
     for n, it in enumerate(operation_messages(session, ended), 1):

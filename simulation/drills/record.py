@@ -66,8 +66,9 @@ def _text_of(loaded: LoadedScenario) -> str:
 
 def start_record(store: EventStore, loaded: LoadedScenario, seed: int, *, team: str = "",
                  participants: list[dict[str, str]] | None = None, speed: float | None = None,
-                 source: str = "app") -> DrillRecorder:
-    """A new stream for a drill about to be played; the recorder to give its session."""
+                 source: str = "app", extra: dict[str, Any] | None = None) -> DrillRecorder:
+    """A new stream for a drill about to be played; the recorder to give its session.
+    `extra`: more header keys (a seated drill's owner)."""
     drill = loaded.scenario.drill
     assert drill is not None
     text = _text_of(loaded)
@@ -82,6 +83,7 @@ def start_record(store: EventStore, loaded: LoadedScenario, seed: int, *, team: 
         "speed": speed if speed is not None else drill.speed,
         "length_minutes": drill.length.wall_minutes, "source": source,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **(extra or {}),
     }
     return DrillRecorder(store, store.new_stream(STREAM_KIND, header))
 

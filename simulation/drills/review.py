@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from incidents.store import EventStore
-from simulation.drills.aar import write
+from simulation.drills.aar import areas_of, write
+from simulation.drills.exercise import extras, raise_items
 from simulation.drills.counterfactual import (Counterfactual, counterfactuals,
                                               replay_decisions)
 from simulation.drills.otherdays import DEFAULT_DAYS, OtherDays, Progress, other_days
@@ -24,7 +25,8 @@ from simulation.drills.record import load_record, rebuild
 from simulation.drills.scoring import Score, metrics, score
 from simulation.drills.session import DrillSession
 
-__all__ = ["Review", "rebuild_session", "review_session", "review_record", "save_score"]
+__all__ = ["Review", "rebuild_session", "review_session", "review_record", "save_score",
+           "with_exercise"]
 
 
 @dataclass
@@ -75,6 +77,18 @@ def save_score(store: EventStore, stream_id: str, result: Score) -> None:
         sim_minute=None)
 
 
+def with_exercise(store: EventStore, stream_id: str, review: Review,
+                  header: dict[str, Any]) -> dict[str, Any]:
+    """The header the report is written from, with what the exercise's people added (the
+    hot wash, the evaluators' ratings, the improvement items): the review's areas for
+    improvement are raised as items first, and earlier items this drill rated again are
+    marked tested. A read-only store adds what it holds and raises nothing."""
+    if not store.readonly:
+        raise_items(store, stream_id, review.session.loaded.scenario.name, areas_of(review),
+                    {t.id: t.rating for t in review.score.tasks})
+    return {**header, **extras(store, stream_id)}
+
+
 def review_record(store: EventStore, stream_id: str, out_dir: Path, *,
                   warn: Callable[[str], None] | None = None, days: int = DEFAULT_DAYS,
                   runner: Any = None, progress: Progress | None = None
@@ -87,6 +101,7 @@ def review_record(store: EventStore, stream_id: str, out_dir: Path, *,
     if days:
         review.days = other_days(review.session, days, runner=runner, progress=progress,
                                  text=header["scenario_text"])
+    header = with_exercise(store, stream_id, review, header)
     paths = write(out_dir, review, header, warn=warn)
     save_score(store, stream_id, review.score)
     return review, paths

@@ -30,7 +30,8 @@ from simulation.drills.views import (SORT_KEYS, TIER_NAMES, CaseRow, board_sort_
 __all__ = ["SPEEDS", "PAGE", "URGENT_MINUTES", "SOON_MINUTES", "BoardModel",
            "countdown", "duration_text", "sim_time", "sim_time_at", "elapsed_text",
            "level_label", "filter_options", "InjectRow", "inject_feed", "oldest_unacknowledged",
-           "level_choices", "unlock_choices", "sku_choices", "obligation_choices",
+           "newest_unacknowledged",
+           "level_choices", "unlock_choices", "unlock_terms", "sku_choices", "obligation_choices",
            "pool_choices", "case_levels", "priority_targets", "PRIORITY_KEYS",
            "contingency_choices", "next_role", "role_title", "join_cjk_lines", "PastDrill",
            "past_drills", "ReportInfo", "reports", "key_findings", "PlaybookRow",
@@ -55,7 +56,7 @@ def _matches(row: CaseRow, tier: str | None, kind: str | None, state: str | None
     if (tier and row.tier != tier) or (kind and row.kind != kind) \
             or (state and row.state != state):
         return False
-    return not needle or needle in f"{row.case} {row.state} {row.pool} {row.kind}".lower()
+    return not needle or needle in row.haystack()
 
 
 class BoardModel:
@@ -232,6 +233,13 @@ def oldest_unacknowledged(session: DrillSession) -> str | None:
     return min(waiting, key=lambda f: (f.at, f.number)).inject.id if waiting else None
 
 
+def newest_unacknowledged(session: DrillSession) -> str | None:
+    """The inject `a` acknowledges when the feed does not have the focus: the one that came
+    in last (the team just read its toast), not one an hour old."""
+    waiting = session.unacknowledged()
+    return max(waiting, key=lambda f: (f.at, f.number)).inject.id if waiting else None
+
+
 # -- what each action form offers ------------------------------------------------------------
 
 def level_choices(session: DrillSession) -> tuple[list[Choice], Hashable | None]:
@@ -252,12 +260,45 @@ def level_choices(session: DrillSession) -> tuple[list[Choice], Hashable | None]
     return out, default
 
 
+def unlock_terms(session: DrillSession, index: int) -> str:
+    """What an unlock brings and costs: its crew, its delay (and whether it arrives after the
+    drill has ended), and its cost a day where the scenario prices it."""
+    assert session.emergency is not None
+    u = session.emergency.playbook.resources.unlocks[index]
+    ready = session.emergency.timebase.deadline(session.now, u.delay)
+    wait = ready - session.now
+    parts = []
+    if u.headcount:
+        parts.append(f"{u.headcount} staff")
+    if u.hours_per_day:
+        parts.append(f"{u.hours_per_day:g} h/day")
+    parts.append("at once" if wait <= 0 else f"after {duration_text(wait)}"
+                 + (" (AFTER THE DRILL ENDS)" if ready > session.end else ""))
+    costs = session.loaded.scenario.costs
+    pool = session.loaded.staffing.get(u.pool or "")
+    if u.resource == "contractors" and costs.contractor_rate:
+        hours = (u.hours_per_day or 8.0) * max(u.headcount, 1)
+        parts.append(f"about {costs.contractor_rate * hours:,.0f} a day")
+    elif u.resource == "overtime" and pool is not None and pool.wage_per_hour:
+        live = session.world.pools.get(u.pool or "")
+        crew = u.headcount or (max(live.capacity, 1) if live is not None else 1)
+        hours = u.hours_per_day or pool.overtime_hours_per_day or 0.0
+        cost = pool.wage_per_hour * (1 + costs.overtime_premium) * hours * crew
+        parts.append(f"about {cost:,.0f} a day")
+    return ", ".join(parts)
+
+
 def unlock_choices(session: DrillSession) -> tuple[list[Choice], Hashable | None]:
-    """Every unlock with its state; the default is the first one the level allows."""
+    """Every unlock with its state and terms; the default is the first one the level allows
+    and that is not active or coming; when none is, the first one still locked (the
+    session says which level it needs), never one already active."""
     unlocks = session.level()["unlocks"]
-    out = [(f"{u['name']}  [{u['state']}]", u["unlock"]) for u in unlocks]
+    out = [(f"{u['name']}  [{u['state']}]  {unlock_terms(session, u['unlock'])}", u["unlock"])
+           for u in unlocks]
     allowed = [u["unlock"] for u in unlocks if u["state"] == "allowed"]
-    return out, (allowed[0] if allowed else (out[0][1] if out else None))
+    locked = [u["unlock"] for u in unlocks if u["state"] == "locked"]
+    return out, (allowed[0] if allowed else locked[0] if locked else
+                 (out[0][1] if out else None))
 
 
 def sku_choices(session: DrillSession) -> list[Choice]:
@@ -361,40 +402,68 @@ class PastDrill:
     events: int
     ended: str
     """Why it ended ("finished", "ended by the team"), or "" for an interrupted drill."""
+    score: float | None = None
+    """The latest review's score (None: not reviewed yet)."""
+    parts: tuple[tuple[str, float | None], ...] = ()
+    """The latest review's parts (tasks, service, ...) and their scores."""
+
+    def parts_text(self) -> str:
+        return "  ".join(f"{name} {'-' if v is None else f'{v:.0f}'}" for name, v in self.parts)
 
 
 def past_drills(store_path: Path) -> list[PastDrill]:
-    """The drills recorded in a store, newest first (none if the store does not exist)."""
+    """The drills recorded in a store, newest first (none if the store does not exist),
+    with the score and parts of their latest review."""
     if not store_path.exists():
         return []
     out = []
     with EventStore.open(store_path, create=False, readonly=True) as store:
         for info in store.streams(STREAM_KIND):
             h = info.header
-            ends = list(store.events(info.id, kinds="end"))
+            ends, scores = [], []
+            for ev in store.events(info.id, kinds=("end", "score")):
+                (ends if ev.kind == "end" else scores).append(ev.payload)
+            score = scores[-1] if scores else {}
+            parts = tuple((str(k), None if v is None else float(v))
+                          for k, v in (score.get("parts") or {}).items())
             out.append(PastDrill(info.id, info.created, str(h.get("title", "")),
                                  str(h.get("scenario", "")), str(h.get("team", "")),
                                  int(h.get("seed", 0)), info.events,
-                                 str(ends[-1].payload.get("reason", "ended")) if ends else ""))
+                                 str(ends[-1].get("reason", "ended")) if ends else "",
+                                 float(score["total"]) if "total" in score else None, parts))
     out.sort(key=lambda d: d.started, reverse=True)
     return out
 
 
 @dataclass(frozen=True)
 class ReportInfo:
-    """A simulation report found in the output folder."""
+    """A report found in the output folder: a simulation's or a drill's after-action one."""
 
     name: str
     path: Path
     modified: datetime
+    kind: str = "simulation"
+    """"simulation" (`muster simulate`) or "after-action" (a drill's review)."""
+
+
+def _title(path: Path, fallback: str) -> str:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            first = f.readline().strip()
+    except OSError:
+        return fallback
+    return first.lstrip("# ").removeprefix("After-action report: ") or fallback
 
 
 def reports(out_dir: Path) -> list[ReportInfo]:
-    """Every `OUT_DIR/*/report.md`, newest first."""
+    """Every `OUT_DIR/*/report.md` and `OUT_DIR/drills/*/after-action.md`, newest first."""
     if not out_dir.is_dir():
         return []
     found = [ReportInfo(p.parent.name, p, datetime.fromtimestamp(p.stat().st_mtime))
              for p in out_dir.glob("*/report.md") if p.is_file()]
+    found += [ReportInfo(f"drill {p.parent.name}: {_title(p, p.parent.name)}", p,
+                         datetime.fromtimestamp(p.stat().st_mtime), "after-action")
+              for p in out_dir.glob("drills/*/after-action.md") if p.is_file()]
     return sorted(found, key=lambda r: r.modified, reverse=True)
 
 

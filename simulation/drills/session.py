@@ -24,8 +24,9 @@ from typing import Any, Callable, Literal
 from playbooks.effects import Revoked, Unlocked
 from playbooks.emergency import EmergencyRuntime, Posture
 from playbooks.errors import InvalidTrigger
-from simulation.drills.actions import (Acknowledge, Activate, DeclareLevel, Deescalate,
-                                       Escalate, FireInject, MoveCase, Note, OrderParts,
+from simulation.drills.actions import (Acknowledge, Activate, AdHocInject, DeclareLevel,
+                                       Deescalate, Escalate, FireInject, MoveCase, Note,
+                                       OrderParts,
                                        Prioritise, PriorityRule, Send, describe)
 from simulation.drills.team import TeamPolicy
 from simulation.errors import SimulationError
@@ -37,13 +38,20 @@ from simulation.scenario.loader import LoadedScenario
 from incidents.source import suggest
 
 __all__ = ["DrillSession", "Outcome", "Fired", "log_digest", "PolicyName", "COSTLY",
-           "CARRY_MINUTES"]
+           "CARRY_MINUTES", "EXERCISE_ROLES"]
 
 COSTLY = ("activate", "order_parts")
 """Decisions that cost money (the cost-plan rule looks at them)."""
 CARRY_MINUTES = 30 * 1440.0
 """The longest carry-over after a drill's end: a month is enough for every case the bundled
 drills leave open to close; what is still open then is priced as open past its deadline."""
+
+EXERCISE_ROLES: dict[str, tuple[str, ...]] = {
+    "controller": ("fire_inject", "adhoc_inject", "note"),
+    "evaluator": ("note",)}
+"""The exercise's own staff (HSEEP's controllers and evaluators), beside the drill's
+roles: what each may record. They run the exercise; they take no decision of the team's
+(an evaluator's note is an observation, a controller's note a control note)."""
 
 PolicyName = Literal["team", "autopilot", "none"]
 Recorder = Callable[[str, dict[str, Any], float | None], None]
@@ -221,6 +229,8 @@ class DrillSession:
         spent = None
         if self.over:
             ok, message = False, "the drill has ended"
+        elif role in EXERCISE_ROLES and role not in self.drill.roles:
+            ok, message = self._exercise(role, action)
         elif role not in self.drill.roles:
             ok, message = False, f"unknown role {role!r}{suggest(role, self.drill.roles)}"
         else:
@@ -251,6 +261,18 @@ class DrillSession:
                 payload["digest"] = log_digest(self.world)
             self.recorder("action", payload, self.now)
         return outcome
+
+    def _exercise(self, role: str, action: Any) -> tuple[bool, str]:
+        """A controller's or an evaluator's entry: only what that role may record."""
+        if action.kind not in EXERCISE_ROLES[role]:
+            return False, (f"the {role} runs the exercise and takes no decision of the "
+                           f"team's ({action.kind}); the players do")
+        self._actor = role
+        self._details = {}
+        try:
+            return getattr(self, f"_do_{action.kind}")(action)
+        except InvalidTrigger as exc:
+            return False, str(exc)
 
     def _team(self) -> TeamPolicy:
         if self.team is None:
@@ -460,9 +482,10 @@ class DrillSession:
             msg = owed[0][0]
             late = "" if self.now <= msg.due else f" ({self.now - msg.due:.0f} min late)"
             world.send_operation_message(a.obligation, ob.audience, msg.due)
-            return True, f"sent to {ob.audience}{late}: {msg.text}"
+            return True, f"sent {a.obligation} to {ob.audience}{late}: {msg.text}"
         world.send_operation_message(a.obligation, ob.audience, None)
-        return True, f"sent to {ob.audience} (not owed yet: on the team's initiative)"
+        return True, (f"sent {a.obligation} to {ob.audience} (not owed yet: on the team's "
+                      "initiative)")
 
     def _do_acknowledge(self, a: Acknowledge) -> tuple[bool, str]:
         fired = self.fired.get(a.inject)
@@ -491,6 +514,22 @@ class DrillSession:
             return False, f"inject {a.inject!r} has fired already"
         self._fire(inject, by_hand=True)
         return True, f"fired {a.inject}: {inject.subject}"
+
+    def _do_adhoc_inject(self, a: AdHocInject) -> tuple[bool, str]:
+        if a.to not in self.drill.roles:
+            return False, f"no role {a.to!r} to send it to{suggest(a.to, self.drill.roles)}"
+        taken = {i.id for i in self.injects}
+        n = 1 + sum(1 for i in self.injects if i.id.startswith("X"))
+        while f"X{n}" in taken:
+            n += 1
+        inject = DrillInject.model_validate({"id": f"X{n}", "from": a.sender, "to": a.to,
+                                             "method": a.method, "subject": a.subject,
+                                             "message": a.message})
+        self.numbers[inject.id] = len(self.injects)
+        self.injects.append(inject)
+        self._fire(inject, by_hand=True)
+        self._details = {"inject": inject.id}
+        return True, f"sent ad-hoc inject {inject.id} to {a.to}: {a.subject}"
 
     # -- what the team sees ------------------------------------------------------------------
     def level(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ __all__ = ["CaseRow", "PoolRow", "PartRow", "CommRow", "case_row", "open_cases",
            "chart", "clock", "board_sort_key", "TIER_NAMES", "SORT_KEYS"]
 
 TIER_NAMES = ("VIP", "tier1", "tier2")
-SORT_KEYS = ("deadline", "case", "tier", "kind", "state", "pool", "level")
+SORT_KEYS = ("deadline", "case", "tier", "kind", "state", "pool", "level", "customer")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,19 @@ class CaseRow:
     level: str
     opened: float
     boosted: bool
+    customer: str = ""
+    """The customer's name where the scenario gives one (a complaint's), else ""."""
+    product: str = ""
+    batch: str = ""
+    sku: str = ""
+    region: str = ""
+
+    def haystack(self) -> str:
+        """Everything the board's search matches, lower-cased: case number, customer,
+        tier, kind, state, pool, product, batch, SKU, region, milestone."""
+        return " ".join((str(self.case), self.customer, self.tier, self.kind, self.state,
+                         self.pool, self.product, self.batch, self.sku, self.region,
+                         self.deadline_key)).lower()
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,11 @@ def case_row(session: DrillSession, cid: int) -> CaseRow | None:
         pool = f"waiting ({pinned})"
     runtime = world.runtimes[world.case_kind[cid]]
     boosted = bool(session.team and session.team.boost(cid))
+    inc = case.incident
     return CaseRow(cid, TIER_NAMES[world.table.tier[cid]], world.case_kind[cid], case.state,
-                   pool, due, key, runtime.levels[case.level], case.opened, boosted)
+                   pool, due, key, runtime.levels[case.level], case.opened, boosted,
+                   inc.customer or "", inc.product or "", inc.batch or "", inc.sku or "",
+                   inc.region or "")
 
 
 def open_cases(session: DrillSession) -> list[int]:
@@ -120,6 +136,8 @@ def board_sort_key(row: CaseRow, key: str) -> Any:
         return (TIER_NAMES.index(row.tier), row.case)
     if key == "level":
         return (-len(row.level), row.level, row.case)
+    if key == "customer":  # named customers (complaints) first
+        return (row.customer == "", row.customer, row.case)
     return (getattr(row, key), row.case)
 
 
@@ -134,7 +152,7 @@ def board(session: DrillSession, *, tier: str | None = None, kind: str | None = 
         if row is None or (tier and row.tier != tier) or (kind and row.kind != kind) \
                 or (state and row.state != state):
             continue
-        if needle and needle not in f"{row.case} {row.state} {row.pool} {row.kind}".lower():
+        if needle and needle not in row.haystack():
             continue
         rows.append(row)
     rows.sort(key=lambda r: board_sort_key(r, sort if sort in SORT_KEYS else "deadline"))
@@ -144,9 +162,14 @@ def board(session: DrillSession, *, tier: str | None = None, kind: str | None = 
 def resources(session: DrillSession) -> tuple[list[PoolRow], list[PartRow]]:
     world = session.world
     waiting: dict[str, int] = {}
-    for rec in world.waiting.values():
-        for pool in rec[5][3].pools:
-            waiting[pool.name] = waiting.get(pool.name, 0) + 1
+    for cid, rec in world.waiting.items():
+        # Each waiting case counts once: in the pool it was moved to, else the first pool
+        # that can take its work (the others could too; counting it in each would show the
+        # same cases three times).
+        pools = rec[5][3].pools
+        name = world.pinned.get(cid) or (pools[0].name if pools else "")
+        if name:
+            waiting[name] = waiting.get(name, 0) + 1
     pools = [PoolRow(p.name, p.capacity, p.busy, max(p.capacity - p.busy, 0), p.absent,
                      waiting.get(p.name, 0), p.overtime_hours, p.spec.contractor)
              for p in world.pools.values()]

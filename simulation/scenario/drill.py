@@ -216,6 +216,10 @@ class Drill(_Strict):
     """Simulated time played, from the scenario start (at most horizon + drain)."""
     speed: float = Field(default=60.0, gt=0, le=MAX_SPEED)
     """Default speed: simulated seconds per second of play (60: an hour a minute)."""
+    forms_pause: bool = True
+    """Whether the clock stops while a form is open (a decision is thought through with
+    the clock stopped); false: it runs on, as in a real command post, and every form says
+    so. Seats never pause for one person's form: the controller owns the clock."""
     team: str = Field(default="", max_length=80)
     roles: dict[Name, DrillRole] = Field(default_factory=_default_roles,
                                          max_length=MAX_DRILL_ITEMS)

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 
 from simulation.drills.actions import (
     Activate,
+    AdHocInject,
     DeclareLevel,
     Deescalate,
     Escalate,
@@ -41,7 +42,7 @@ from simulation.drills.screenviews import (
 from simulation.drills.session import DrillSession
 from tui.screens.forms import ActionForm, FormField
 
-__all__ = ["FORMS", "form_for"]
+__all__ = ["FORMS", "form_for", "rating_form"]
 
 
 def _acting(session: DrillSession) -> str:
@@ -182,10 +183,41 @@ def contingency_form(session: DrillSession, case: int | None) -> ActionForm:
                       "Every contingency inject of this drill has fired.")
 
 
+def adhoc_form(session: DrillSession, case: int | None) -> ActionForm:
+    roles = tuple((f"{r.title} ({key})", key) for key, r in session.drill.roles.items())
+    methods = tuple((m, m) for m in ("phone", "e-mail", "system alert", "news",
+                                     "social media", "radio", "in person", "chat"))
+    return ActionForm("Controller: send an ad-hoc inject",
+                      [FormField("subject", "Subject", placeholder="what the players hear"),
+                       FormField("message", "Message", placeholder="the text (optional)",
+                                 optional=True),
+                       FormField("to", "To", roles, roles[0][1] if roles else None),
+                       FormField("method", "Method", methods, "phone")],
+                      lambda v: AdHocInject(subject=v["subject"], message=v["message"] or "",
+                                            to=v["to"], method=v["method"]),
+                      "Not in the MSEL: written into the record, so replay and the "
+                      "counterfactuals send it at the same minute.")
+
+
+def rating_form(session: DrillSession, task: str, guide: str,
+                current: str = "") -> ActionForm:
+    """An evaluator's rating of one critical task (the result: (rating, note))."""
+    choices = (("P  performed without challenges", "P"),
+               ("S  performed with some challenges", "S"),
+               ("M  performed with major challenges", "M"),
+               ("U  unable to be performed", "U"))
+    return ActionForm(f"Rate critical task {task}",
+                      [FormField("rating", "Rating", choices, current or "P"),
+                       FormField("note", "Why (what you observed)", optional=True,
+                                 placeholder="the observation behind the rating")],
+                      lambda v: (v["rating"], v["note"] or ""), guide)
+
+
 FORMS = {"declare": declare_form, "unlock": unlock_form, "order": order_form,
          "message": message_form, "prioritise": prioritise_form, "rule": rule_form,
          "escalate": escalate_form, "deescalate": deescalate_form, "move": move_form,
-         "note": note_form, "observer_note": observer_form, "contingency": contingency_form}
+         "note": note_form, "observer_note": observer_form, "contingency": contingency_form,
+         "adhoc": adhoc_form}
 """Drill-screen action name -> the function that builds its form."""
 
 CASE_KINDS = {"escalate": "escalate", "deescalate": "deescalate", "move_case": "move",

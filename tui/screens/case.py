@@ -35,7 +35,8 @@ class CaseScreen(ModalScreen[None]):
     }
     CaseScreen > #case {
         width: 100;
-        height: 80%;
+        max-width: 100%;
+        height: 90%;
         border: thick $primary;
         background: $surface;
         padding: 0 1;
@@ -82,6 +83,14 @@ class CaseScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#case-timeline").border_title = "Timeline"
         self.reload()
+        signal = getattr(self.app, "case_changed", None)
+        if signal is not None:
+            signal.subscribe(self, self._changed)
+
+    def _changed(self, cases: set[int] | None) -> None:
+        """The drill screen published a change: reload if it may touch this case."""
+        if cases is None or self.case in cases:
+            self.reload()
 
     def reload(self) -> None:
         """Show the case as it stands now (the drill screen calls this when it changed)."""
@@ -95,6 +104,12 @@ class CaseScreen(ModalScreen[None]):
         else:
             left, urgency = countdown(row.deadline, session.now)
             head.append(f"  {row.tier}  {row.kind}  state {row.state}  level {row.level}\n")
+            who = [f"customer {row.customer or '(not named)'}"]
+            who += [f"{name} {value}" for name, value in (("product", row.product),
+                                                          ("batch", row.batch),
+                                                          ("SKU", row.sku),
+                                                          ("region", row.region)) if value]
+            head.append("  ".join(who) + "\n", style="bold" if row.customer else "")
             opened = sim_time_at(session, row.opened)
             head.append(f"pool {row.pool or '-'}  opened {opened:%a %H:%M}  next deadline "
                         f"{row.deadline_key or '-'} ")

@@ -60,8 +60,10 @@ class ActionForm(ModalScreen[Any]):
     }
     ActionForm > #form {
         width: 84;
+        max-width: 100%;
         height: auto;
-        max-height: 90%;
+        max-height: 100%;
+        overflow-y: auto;
         border: thick $primary;
         background: $surface;
         padding: 0 1;
@@ -76,8 +78,12 @@ class ActionForm(ModalScreen[Any]):
     }
     ActionForm OptionList {
         height: auto;
-        max-height: 12;
+        max-height: 40vh;
         margin-bottom: 1;
+    }
+    ActionForm #form-clock {
+        text-style: bold;
+        color: $warning;
     }
     ActionForm Input {
         margin-bottom: 1;
@@ -105,12 +111,16 @@ class ActionForm(ModalScreen[Any]):
                  build: Callable[[dict[str, Any]], Any], note: str = "") -> None:
         super().__init__()
         self.form_title, self.fields, self.build, self.note = title, fields, build, note
+        self.clock_note = ""
+        """Whether the drill clock runs while the form is open (the drill screen says)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Static(self.form_title, classes="form-title")
+            yield Static(Text(self.form_title), classes="form-title")
+            if self.clock_note:
+                yield Static(Text(self.clock_note), id="form-clock")
             if self.note:
-                yield Static(self.note, classes="form-note")
+                yield Static(Text(self.note), classes="form-note")
             for f in self.fields:
                 yield Label(f.label)
                 if f.options is not None:
@@ -155,6 +165,13 @@ class ActionForm(ModalScreen[Any]):
     def _picked(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self._next(event.option_list)
+
+    @on(Input.Changed)
+    @on(OptionList.OptionHighlighted)
+    def _edited(self) -> None:
+        """A value changed: an error about the old values no longer stands beside it (a
+        stale "qty: Input should be a valid integer" next to a typed 1500 misleads)."""
+        self.query_one("#form-error", Static).update("")
 
     @on(Input.Submitted)
     def _entered(self, event: Input.Submitted) -> None:

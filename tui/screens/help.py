@@ -47,7 +47,8 @@ decisions the playbook reserves for command. What the team does not decide does 
 | space | pause or run the clock |
 | 1 2 3 4 | speed 1x, 10x, 60x, 360x (60x: a simulated hour a minute) |
 | n | jump to the next inject |
-| a | acknowledge the selected inject (or the oldest one) |
+| a | acknowledge the selected inject (or the newest one) |
+| h | what needs me now: filters off, soonest deadline first, top case selected |
 | enter | open the selected case (board) or inject (feed) |
 | d | declare the emergency level |
 | u | activate an unlock |
@@ -59,15 +60,20 @@ decisions the playbook reserves for command. What the team does not decide does 
 | v | move a case to another pool |
 | t | note; b (or shift+t) observer's note |
 | w | switch the acting role |
-| c | facilitator: fire a contingency inject |
+| c | controller: fire a contingency inject |
+| i | controller (seat): send an ad-hoc inject |
+| g | evaluator (seat): rate the selected critical task P/S/M/U |
+| ? | every key of the screen, runnable (the footer shows what fits) |
 | q | end the drill |
 | tab | move between the board, its filters, the feed and the log |
 | / [ ] s | search the board, previous / next page, change the sort |
 | ctrl+p | every command, by name |
 
 In a form: arrows choose, enter moves to the next field and submits on the last one,
-escape cancels. The clock keeps running while a form or a case is open, as it would in a
-real command post: press space first to think with the clock stopped.
+escape cancels. The clock stops while a form is open (unless the drill says
+`forms_pause: false`; every form says which). At a seated drill (`muster drill NAME --seat
+controller|evaluator|player`) the controller runs the clock for everyone; each seat shows
+the keys it may use.
 """
 
 
@@ -80,6 +86,7 @@ class HelpScreen(ModalScreen[None]):
     }
     HelpScreen > VerticalScroll {
         width: 100;
+        max-width: 100%;
         height: 90%;
         border: thick $primary;
         background: $surface;

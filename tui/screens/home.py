@@ -43,8 +43,9 @@ TABS = (("s", "start", "Start a drill"), ("p", "past", "Past drills"),
 class HomeScreen(Screen[None]):
     """Tabs, each a keyboard-driven table; Enter opens the row under the cursor."""
 
-    BINDINGS = [*(Binding(key, f"tab('{tab}')", title) for key, tab, title in TABS),
-                Binding("question_mark", "tab('help')", "Help", show=False),
+    BINDINGS = [Binding("question_mark", "keys", "Keys", tooltip="Every key, runnable"),
+                *(Binding(key, f"tab('{tab}')", title.split()[0], tooltip=title)
+                  for key, tab, title in TABS),
                 Binding("v", "live_desk", "Live desk"),
                 Binding("ctrl+q", "app.quit", "Quit")]
 
@@ -87,23 +88,26 @@ class HomeScreen(Screen[None]):
         self.sub_title = "emergency-response drills for service operations"
         self.query_one("#drill-preview").border_title = "Briefing"
         drills = self.query_one("#drills-table", DataTable)
-        for name in ("drill", "title", "simulated", "speed", "playing time", "injects"):
+        # Short columns first, the long title last: a narrow terminal cuts the title, never
+        # the figures (the briefing below shows the title in full).
+        for name in ("drill", "simulated", "speed", "playing time", "injects", "title"):
             drills.add_column(name, key=name)
         self.drills = list(self.list_drills())
         for d in self.drills:
-            drills.add_row(d.name, d.title, duration_text(d.length_minutes), f"{d.speed:g}x",
+            drills.add_row(d.name, duration_text(d.length_minutes), f"{d.speed:g}x",
                            f"about {d.playing_minutes:.0f} min",
-                           f"{d.injects} (+{d.contingency})", key=d.name)
+                           f"{d.injects} (+{d.contingency})", d.title, key=d.name)
         if self.drills:
             self._preview(self.drills[0])
         table = self.query_one("#past-table", DataTable)
-        for name in ("started", "drill", "team", "seed", "events", "state", "id"):
+        for name in ("started", "id", "state", "score", "parts", "team", "seed", "events",
+                     "drill"):
             table.add_column(name, key=name)
         table = self.query_one("#training-table", DataTable)
-        for name in ("date", "drill", "team", "score", "record"):
+        for name in ("date", "score", "team", "record", "drill"):
             table.add_column(name, key=name)
         table = self.query_one("#reports-table", DataTable)
-        for name in ("report", "written", "file"):
+        for name in ("written", "kind", "report", "file"):
             table.add_column(name, key=name)
         table = self.query_one("#playbooks-table", DataTable)
         for name in ("name", "title", "states", "levels", "check"):
@@ -147,18 +151,22 @@ class HomeScreen(Screen[None]):
             for d in past:
                 state = Text(d.ended, style="green") if d.ended else \
                     Text("interrupted: resumable", style="yellow")
-                table.add_row(f"{d.started.astimezone():%Y-%m-%d %H:%M}", d.title or d.scenario,
-                              d.team, str(d.seed), str(d.events), state, d.id[:8], key=d.id)
+                score = "not reviewed" if d.score is None else f"{d.score:.1f}"
+                table.add_row(f"{d.started.astimezone():%Y-%m-%d %H:%M}", d.id[:8], state,
+                              score, d.parts_text(), d.team, str(d.seed), str(d.events),
+                              d.title or d.scenario, key=d.id)
             note.update(f"{len(past)} drill(s) in {self.store_path}; enter: check the replay "
                         "or resume" if past else f"No drill recorded yet in {self.store_path}.")
         self.found_reports = found
         table = self.query_one("#reports-table", DataTable)
         table.clear()
         for r in found:
-            table.add_row(r.name, f"{r.modified:%Y-%m-%d %H:%M}", str(r.path), key=str(r.path))
+            table.add_row(f"{r.modified:%Y-%m-%d %H:%M}", r.kind, r.name, str(r.path),
+                          key=str(r.path))
         self.query_one("#reports-note", Static).update(
-            f"{len(found)} report(s) under {self.out_dir}; enter: key findings" if found else
-            f"No report under {self.out_dir} yet: `muster simulate` writes one.")
+            f"{len(found)} report(s) under {self.out_dir}; enter: read" if found else
+            f"No report under {self.out_dir} yet: `muster simulate` writes a simulation's, "
+            "a drill's review its after-action report.")
         table = self.query_one("#playbooks-table", DataTable)
         table.clear()
         for b in books:
@@ -176,8 +184,8 @@ class HomeScreen(Screen[None]):
             note.update(Text(rows, style="red"))
             return
         for r in reversed(rows):
-            table.add_row(f"{r.started.astimezone():%Y-%m-%d %H:%M}", r.title or r.drill, r.team,
-                          r.score_label(), r.id[:8], key=r.id)
+            table.add_row(f"{r.started.astimezone():%Y-%m-%d %H:%M}", r.score_label(), r.team,
+                          r.id[:8], r.title or r.drill, key=r.id)
         lines = [f"{team}: {' -> '.join(f'{s:.0f}' for _, s in points)}"
                  for team, points in trends(rows).items()]
         warnings = cadence_warnings(rows)
@@ -188,6 +196,11 @@ class HomeScreen(Screen[None]):
         note.update(text)
 
     # -- keyboard ----------------------------------------------------------------------------
+    def action_keys(self) -> None:
+        """Every key of the home screen (a narrow footer shows the first ones)."""
+        from tui.screens.keys import KeysScreen
+        self.app.push_screen(KeysScreen(self))
+
     def action_live_desk(self) -> None:
         """The live coordination desk, on the default database (`muster live`)."""
         self.post_message(OpenDesk())

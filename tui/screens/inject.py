@@ -24,6 +24,7 @@ class InjectScreen(ModalScreen[bool]):
     }
     InjectScreen > #inject {
         width: 90;
+        max-width: 100%;
         height: auto;
         border: thick $warning;
         background: $surface;

@@ -32,6 +32,7 @@ class PastDrillScreen(ModalScreen[None]):
     }
     PastDrillScreen > #past {
         width: 90;
+        max-width: 100%;
         height: auto;
         border: thick $primary;
         background: $surface;
@@ -139,6 +140,7 @@ class ReportScreen(ModalScreen[None]):
     }
     ReportScreen > VerticalScroll {
         width: 110;
+        max-width: 100%;
         height: 90%;
         border: thick $primary;
         background: $surface;

@@ -26,19 +26,23 @@ from simulation.drills.format import fmt_kpi, interval_text, measure_text
 from simulation.drills.otherdays import DEFAULT_DAYS, other_days
 from simulation.drills.counterfactual import worth
 from simulation.drills.record import DrillRecorder
-from simulation.drills.review import Review, review_session, save_score
+from simulation.drills.review import Review, review_session, save_score, with_exercise
 from simulation.drills.ratings import RATING_WORDS
 from simulation.drills.scoring import KPI_LABELS
 from simulation.drills.screenviews import elapsed_text, level_label, sim_time
+from simulation.drills.exercise import extras
+from simulation.drills.seats import SeatLink
+from simulation.errors import SimulationError
 from simulation.drills.session import DrillSession
 from simulation.sizing.executors import make_runner
 from tui.messages import GoHome
 
 __all__ = ["ScoreScreen"]
 
-WHY_WIDTH = 48
-"""Characters of a rating's reason in the table; the detail below shows it all."""
 RATING_STYLE = {"P": "bold green", "S": "yellow", "M": "bold dark_orange", "U": "bold red"}
+RATING_SHORT = {"P": "no challenges", "S": "some challenges", "M": "major challenges",
+                "U": "unable"}
+"""HSEEP's ratings in a few words (the detail below a task says them in full)."""
 DAY_KPIS = ("service", "customers_lost", "cost", "attainment", "time_to_acknowledge",
             "messages_on_time")
 """The KPIs the screen shows for the other days (the report has them all)."""
@@ -53,7 +57,8 @@ class ScoreScreen(Screen[None]):
 
     DEFAULT_CSS = """
     ScoreScreen #score { padding: 0 2; }
-    ScoreScreen DataTable { height: auto; max-height: 22; margin-bottom: 1; }
+    ScoreScreen DataTable { height: auto; margin-bottom: 1; }
+    ScoreScreen #ratings { max-height: 16; }
     ScoreScreen #score-buttons { height: auto; align-horizontal: right; }
     ScoreScreen #score-buttons Button { margin-left: 1; }
     ScoreScreen #score-status { color: $text-muted; margin-bottom: 1; }
@@ -61,14 +66,20 @@ class ScoreScreen(Screen[None]):
                                  border-left: thick $accent; }
     """
 
-    BINDINGS = [Binding("h", "home", "Home"), Binding("q", "app.quit", "Quit")]
+    BINDINGS = [Binding("h", "home", "Home"), Binding("w", "hotwash", "Hot wash"),
+                Binding("q", "app.quit", "Quit")]
 
     def __init__(self, session: DrillSession, recorder: DrillRecorder | None, reason: str,
-                 out_dir: Path, days: int = DEFAULT_DAYS) -> None:
+                 out_dir: Path, days: int = DEFAULT_DAYS, link: SeatLink | None = None) -> None:
         super().__init__()
+        self.link = link
+        """The seat, at a seated drill: its hot wash is answered here."""
         self.session, self.recorder, self.reason = session, recorder, reason
         self.out_dir = out_dir
-        self.days = days
+        self.writes = link is None or link.owner
+        """Whether this terminal writes the report (at a seated drill: the clock owner's;
+        the others show the score and take the hot wash)."""
+        self.days = days if self.writes else 0
         """Other days to replay the decisions on (0: none)."""
         self.review: Review | None = None
         self.paths: list[Path] = []
@@ -105,8 +116,10 @@ class ScoreScreen(Screen[None]):
 
     def on_mount(self) -> None:
         ratings = self.query_one("#ratings", DataTable)
-        for col in ("task", "by", "rating", "why"):
-            ratings.add_column(col, key=col)
+        width = max(self.app.size.width - 8, 60)
+        for col, w in (("rating", 18), ("task", max(width * 2 // 5 - 16, 20)),
+                       ("done by", 22), ("why", None)):
+            ratings.add_column(col, key=col, width=w)
         parts = self.query_one("#parts", DataTable)
         for col in ("part", "score", "weight", "team / autopilot / no response"):
             parts.add_column(col, key=col)
@@ -118,7 +131,10 @@ class ScoreScreen(Screen[None]):
         for col in ("KPI", "team - autopilot (95%)", "team - no response (95%)"):
             days.add_column(col, key=col)
         self.query_one("#score-home").focus()
+        self.folder = self.out_dir / "drills" / "unrecorded"
         self.run_review()
+        if self.link is not None and self.writes:
+            self.set_interval(2.0, self.watch_store)
 
     @work(thread=True, exclusive=True, group="review")
     def run_review(self) -> None:
@@ -126,9 +142,13 @@ class ScoreScreen(Screen[None]):
         other days in a worker of their own (leaving the screen stops it)."""
         review = review_session(self.session)
         header = self._header()
+        if self.recorder is not None and self.writes:
+            header = with_exercise(self.recorder.store, self.recorder.stream_id, review,
+                                   header)
         folder = self.out_dir / "drills" / (header["id"][:8] or "unrecorded")
-        paths = write(folder, review, header)
-        if self.recorder is not None:
+        self.folder = folder
+        paths = write(folder, review, header) if self.writes else []
+        if self.recorder is not None and self.writes:
             save_score(self.recorder.store, self.recorder.stream_id, review.score)
         self.app.call_from_thread(self._show, review, paths)
         if self.days:
@@ -205,10 +225,9 @@ class ScoreScreen(Screen[None]):
                           f"{measure_text(part, p.none)}: {p.note}", key=part)
         ratings = self.query_one("#ratings", DataTable)
         for t in score.tasks:
-            why = t.reason if len(t.reason) <= WHY_WIDTH else t.reason[:WHY_WIDTH - 1] + "…"
-            rating = (Text(f"{t.rating} {RATING_WORDS[t.rating]}", style=RATING_STYLE[t.rating])
+            rating = (Text(f"{t.rating} {RATING_SHORT[t.rating]}", style=RATING_STYLE[t.rating])
                       if t.rating else Text("not rated", style="dim"))
-            ratings.add_row(t.title, t.actor or "-", rating, why, key=t.id)
+            ratings.add_row(rating, t.title, t.actor or "-", t.reason, key=t.id)
         if score.tasks:
             self._detail(score.tasks[0].id)
             ratings.focus()  # arrows browse the tasks, each with its evidence below
@@ -223,6 +242,11 @@ class ScoreScreen(Screen[None]):
                          key=key)
         lines = ["## After-action report", ""]
         lines += [f"- `{p}`" for p in paths if p.suffix in (".md", ".html")]
+        if not self.writes:
+            lines += ["The clock owner's terminal writes the report (with everyone's hot "
+                      "wash)."]
+        lines += ["", "**w**: the hot wash (what went well, what to improve): it goes into "
+                      "the record and the report."]
         if self.recorder is not None:
             store, sid = self.recorder.store.path, self.recorder.stream_id
             lines += ["", f"Recorded in `{store}` as drill `{sid[:8]}` (score saved). "
@@ -263,6 +287,69 @@ class ScoreScreen(Screen[None]):
             await self.workers.wait_for_complete()
         self.workers.cancel_group(self, "days")  # the other days are worth no wait
         self.post_message(GoHome())
+
+    def action_hotwash(self) -> None:
+        """The hot wash: what went well and what to improve, from this seat's person (or a
+        name typed at a single terminal); appended to the drill's record after its end."""
+        from tui.screens.forms import ActionForm, FormField
+        from simulation.drills.exercise import record_hotwash
+        store = self.recorder.store if self.recorder is not None else \
+            self.link.store if self.link is not None else None
+        sid = self.recorder.stream_id if self.recorder is not None else \
+            self.link.stream_id if self.link is not None else None
+        if store is None or sid is None:
+            self.notify("this drill was not recorded: no hot wash to keep", severity="warning")
+            return
+        seat = self.link.seat if self.link is not None else None
+        fields = [] if seat is not None else [FormField("by", "Your name"),
+                                               FormField("role", "Your role", tuple(
+                                                   (r.title, k) for k, r in
+                                                   self.session.drill.roles.items()),
+                                                   next(iter(self.session.drill.roles)))]
+        fields += [FormField("went_well", "What went well", optional=True),
+                   FormField("to_improve", "What to improve", optional=True)]
+
+        def build(v: dict[str, Any]) -> dict[str, str]:
+            by = seat.person if seat is not None else (v.get("by") or "")
+            role = seat.role if seat is not None else str(v.get("role") or "")
+            if not by:
+                raise ValueError("your name: who answers")
+            if not (v.get("went_well") or v.get("to_improve")):
+                raise ValueError("say what went well or what to improve (or both)")
+            return {"by": by, "role": role, "went_well": v.get("went_well") or "",
+                    "to_improve": v.get("to_improve") or ""}
+
+        def answered(v: dict[str, str] | None) -> None:
+            if v is None:
+                return
+            try:
+                record_hotwash(store, sid, **v)
+            except (SimulationError, ValueError) as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.notify("recorded in the drill's record" + (
+                "; the report is written again with it" if self.writes else
+                "; the clock owner's report takes it in"), title="Hot wash", timeout=5)
+            if self.writes and self.review is not None:
+                self.rewrite()
+        self.app.push_screen(ActionForm("Hot wash", fields, build,
+                                        "Right after the drill, while it is fresh: each "
+                                        "participant, per role."), answered)
+
+    @work(thread=True, exclusive=True, group="rewrite")
+    def rewrite(self) -> None:
+        """Write the report again (a hot wash or an evaluator's rating came in)."""
+        if self.review is None or self.recorder is None:
+            return
+        header = {**self._header(), **extras(self.recorder.store, self.recorder.stream_id)}
+        write(self.folder, self.review, header)
+
+    def watch_store(self) -> None:
+        """At a seated drill, the owner's report follows the others' hot wash answers."""
+        if self.link is None or not self.writes or self.review is None:
+            return
+        if self.link.store.changed():
+            self.rewrite()
 
     @on(Button.Pressed, "#score-quit")
     def _quit(self) -> None:

@@ -5,9 +5,10 @@ from tui.widgets.board import Board
 from tui.widgets.chart import BacklogChart
 from tui.widgets.clock import ClockBar
 from tui.widgets.comms import CommsPanel
+from tui.widgets.exercise import EegPanel, MselPanel
 from tui.widgets.injects import InjectFeed
 from tui.widgets.level import LevelPanel
 from tui.widgets.resources import ResourcesPanel
 
-__all__ = ["ActionLog", "Board", "BacklogChart", "ClockBar", "CommsPanel", "InjectFeed",
-           "LevelPanel", "ResourcesPanel"]
+__all__ = ["ActionLog", "Board", "BacklogChart", "ClockBar", "CommsPanel", "EegPanel",
+           "InjectFeed", "LevelPanel", "MselPanel", "ResourcesPanel"]

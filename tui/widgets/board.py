@@ -17,13 +17,18 @@ from simulation.drills.views import SORT_KEYS, CaseRow
 
 __all__ = ["Board"]
 
-COLUMNS = (("case", "case", 6), ("tier", "tier", 5), ("kind", "kind", 10),
-           ("state", "state", 12), ("pool", "pool", 17), ("deadline", "due in", 8),
-           ("milestone", "milestone", 12), ("level", "level", 10))
-"""(key, header, width) of each column; fixed widths keep the board still while it
-updates (Chinese names take two cells a character; Rich measures them)."""
+COLUMNS = (("case", "case", 5), ("tier", "tier", 5), ("customer", "customer", 12),
+           ("deadline", "due in", 7), ("state", "state", 14), ("pool", "pool", 17),
+           ("milestone", "milestone", 12), ("kind", "kind", 12), ("level", "level", 10))
+"""(key, header, width) of each column, in the order shown; fixed widths keep the board
+still while it updates (Chinese names take two cells a character; Rich measures them)."""
+PRIORITY = ("case", "deadline", "tier", "pool", "milestone", "state", "customer", "kind",
+            "level")
+"""Which columns a narrow board keeps, most needed first: the rest drop, whole, rather than
+every name being cut to a stub (the case screen shows everything)."""
 SORT_OF = {"case": "case", "tier": "tier", "kind": "kind", "state": "state", "pool": "pool",
-           "deadline": "deadline", "milestone": "deadline", "level": "level"}
+           "deadline": "deadline", "milestone": "deadline", "level": "level",
+           "customer": "customer"}
 """Which board order a click on a column header asks for."""
 URGENCY_STYLE = {"late": "bold white on red", "urgent": "bold red", "soon": "yellow", "": ""}
 Cell = tuple[str, str]
@@ -85,6 +90,7 @@ class Board(Vertical):
         self.options = options
         self.border_title = "Open incidents (enter: open case)"
         self._page: list[CaseRow] = []
+        self.columns: tuple[tuple[str, str, int], ...] = ()
         self._total = 0
         self._stale = True
         self._shown: dict[str, tuple[Cell, ...]] = {}
@@ -97,26 +103,53 @@ class Board(Vertical):
                              compact=True, id=f"filter-{name}")
             yield Select([(f"sort: {k}", k) for k in SORT_KEYS], value="deadline",
                          allow_blank=False, compact=True, id="board-sort")
-            yield Input(placeholder="search case, state, pool  (/)", compact=True,
-                        id="filter-text")
+            yield Input(placeholder="search customer, tier, product, batch, region... (/)",
+                        compact=True, id="filter-text")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="board-table")
         yield Static(id="board-page")
 
     def on_mount(self) -> None:
+        self.fit(200)
+
+    def fit(self, width: int) -> None:
+        """Show the columns that fit `width` cells, by PRIORITY; laid out again only when
+        the set changes. A narrow board keeps the tier filter and the search (which finds
+        kinds and states as well) and drops the kind and state dropdowns."""
+        for name in ("kind", "state"):
+            self.query_one(f"#filter-{name}", Select).display = width >= 90
+        room, keep = width - 4, set()
+        for key in PRIORITY:
+            need = next(w for k, _, w in COLUMNS if k == key) + 2
+            if need <= room:
+                keep.add(key)
+                room -= need
+        columns = tuple(c for c in COLUMNS if c[0] in keep)
+        if columns == self.columns:
+            return
+        self.columns = columns
         table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
+        held = self.highlighted if table.row_count else None
+        table.clear(columns=True)
+        for key, label, width in columns:
             table.add_column(label, width=width, key=key)
+        self._shown = {}
+        if self.is_mounted and self._page:
+            self.repaint(moved=False)
+            if held is not None and str(held) in self._shown:
+                table.move_cursor(row=table.get_row_index(str(held)))
 
     # -- what the team changes ---------------------------------------------------------------
     @on(Select.Changed, "#filter-tier, #filter-kind, #filter-state")
     def _filter(self, event: Select.Changed) -> None:
         value = "" if event.value is Select.NULL else str(event.value)
         setattr(self, str(event.select.id).removeprefix("filter-"), value)
+        self.query_one(DataTable).focus()  # keys go back to the drill, not the dropdown
 
     @on(Select.Changed, "#board-sort")
     def _sort_chosen(self, event: Select.Changed) -> None:
         if event.value is not Select.NULL:
             self.sort = str(event.value)
+        self.query_one(DataTable).focus()
 
     @on(Input.Changed, "#filter-text")
     def _search(self, event: Input.Changed) -> None:
@@ -141,10 +174,31 @@ class Board(Vertical):
         self.post_message(self.CaseChosen(int(str(event.row_key.value))))
 
     def _refilter(self) -> None:
+        """A new filter or order: the first page, from its top row."""
         self.offset = 0
         self._stale = True
         if self.is_mounted:
             self.repaint(moved=True)
+            self.to_top()
+
+    def to_top(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.move_cursor(row=0, column=0, animate=False)
+        table.scroll_home(animate=False)
+
+    def needs_me(self) -> None:
+        """What needs the team now: every filter off, the soonest deadline first, the top
+        row selected and the table focused."""
+        for name in ("tier", "kind", "state"):
+            self.query_one(f"#filter-{name}", Select).clear()
+        self.query_one("#filter-text", Input).value = ""
+        self.tier = self.kind = self.state = self.text = ""
+        self.reverse = False
+        self.query_one("#board-sort", Select).value = "deadline"
+        self.sort = "deadline"
+        self._refilter()
+        self.query_one(DataTable).focus()
 
     def watch_tier(self) -> None:
         self._refilter()
@@ -172,6 +226,7 @@ class Board(Vertical):
             self.offset = offset
             self._stale = True
             self.repaint(moved=True)
+            self.to_top()
 
     def cycle_sort(self) -> None:
         keys = list(SORT_KEYS)
@@ -202,12 +257,14 @@ class Board(Vertical):
             if not self._page and self.offset:
                 self.offset = max(self.offset - PAGE, 0)
                 return self.repaint(moved=True)
-        cells = {str(r.case): self._cells(r, now) for r in self._page}
+        keys = [c[0] for c in self.columns]
+        cells = {str(r.case): self._cells(r, now, keys) for r in self._page}
         order = list(cells)
         table: DataTable[Text] = self.query_one(DataTable)
         written = 0
         with self.app.batch_update():
             held = self.highlighted
+            at_top = table.cursor_row == 0
             for key in self._shown.keys() - cells.keys():
                 table.remove_row(key)
             for key, row in cells.items():
@@ -216,14 +273,18 @@ class Board(Vertical):
                     table.add_row(*(Text(t, style=s) for t, s in row), key=key)
                     written += len(row)
                     continue
-                for (col, _, _), a, b in zip(COLUMNS, old, row, strict=True):
+                for (col, _, _), a, b in zip(self.columns, old, row, strict=True):
                     if a != b:
                         table.update_cell(key, col, Text(b[0], style=b[1]))
                         written += 1
             if [str(r.key.value) for r in table.ordered_rows] != order:
                 rank = {key: i for i, key in enumerate(order)}
                 table.sort("case", key=lambda cell: rank[str(cell).rstrip("^")])
-            if held is not None and str(held) in cells:
+            if at_top:
+                # The team is reading from the top: the top stays the top (the most
+                # urgent case), rather than the cursor following its old case down.
+                table.move_cursor(row=0, scroll=False)
+            elif held is not None and str(held) in cells:
                 table.move_cursor(row=table.get_row_index(str(held)), scroll=False)
         self._shown = cells
         self._show_label()
@@ -241,10 +302,12 @@ class Board(Vertical):
             self.query_one("#board-page", Static).update(label, layout=False)
 
     @staticmethod
-    def _cells(r: CaseRow, now: float) -> tuple[Cell, ...]:
+    def _cells(r: CaseRow, now: float, keys: list[str]) -> tuple[Cell, ...]:
         left, urgency = countdown(r.deadline, now)
         vip = "bold" if r.tier == "VIP" else ""
-        return ((f"{r.case}" + ("^" if r.boosted else ""), vip), (r.tier, vip), (r.kind, ""),
-                (r.state, ""), (r.pool, "dim" if not r.pool else ""),
-                (left, URGENCY_STYLE[urgency]), (r.deadline_key, ""),
-                (r.level, ""))
+        every = {"case": (f"{r.case}" + ("^" if r.boosted else ""), vip), "tier": (r.tier, vip),
+                 "customer": (r.customer, vip), "deadline": (left, URGENCY_STYLE[urgency]),
+                 "state": (r.state, ""), "pool": (r.pool, ""),
+                 "milestone": (r.deadline_key, ""), "kind": (r.kind, ""),
+                 "level": (r.level, "")}
+        return tuple(every[k] for k in keys)

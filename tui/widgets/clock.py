@@ -15,7 +15,8 @@ class ClockBar(Widget):
 
     DEFAULT_CSS = """
     ClockBar {
-        height: 1;
+        height: auto;
+        max-height: 2;
         background: $panel;
         color: $foreground;
         padding: 0 1;
@@ -29,15 +30,21 @@ class ClockBar(Widget):
     paused: reactive[bool] = reactive(True)
     behind: reactive[float] = reactive(0.0)
     """Simulated minutes the model is behind the clock (0 when it keeps up)."""
+    kept: reactive[float] = reactive(0.0)
+    """The speed the model kept when it falls short of the chosen one (0: it keeps up)."""
+    held: reactive[bool] = reactive(False)
+    """Paused because a form is open (it runs again when the form closes)."""
     jumping: reactive[bool] = reactive(False)
     next_inject: reactive[str] = reactive("")
     role: reactive[str] = reactive("")
     title: reactive[str] = reactive("")
 
     def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text(overflow="fold")
         if self.jumping:
             text.append(" >> JUMPING ", style="bold black on cyan")
+        elif self.held:
+            text.append(" PAUSED (form open) ", style="bold black on yellow")
         elif self.paused:
             text.append(" PAUSED ", style="bold black on yellow")
         else:
@@ -45,6 +52,8 @@ class ClockBar(Widget):
         text.append(f"  {self.stamp}", style="bold")
         text.append(f"  {self.elapsed}")
         text.append(f"  speed {self.speed:g}x")
+        if self.kept:
+            text.append(f"  LAG: the model keeps {self.kept:.0f}x", style="bold white on red")
         if self.behind >= 1.0:
             text.append(f"  behind {self.behind:.0f} min", style="bold red")
         if self.next_inject:

@@ -14,7 +14,10 @@ from simulation.drills.screenviews import InjectRow
 
 __all__ = ["InjectFeed"]
 
-COLUMNS = (("when", 9), ("id", 3), ("to", 10), ("from", 12), ("method", 10), ("subject", 40))
+COLUMNS = (("when", 9), ("id", 3), ("subject", None), ("to", 12), ("from", 14),
+           ("method", 12))
+"""(name, width) in the order shown: the subject right after the id, so a narrow feed
+(fit) drops who sent it and how, never what it says. None: as wide as its text."""
 
 
 class InjectFeed(Vertical):
@@ -42,6 +45,7 @@ class InjectFeed(Vertical):
         super().__init__(id=id)
         self.border_title = "Injects (a: acknowledge, enter: read)"
         self._shown: dict[str, InjectRow] = {}
+        self.columns: tuple[tuple[str, int | None], ...] = ()
 
     def compose(self):  # type: ignore[no-untyped-def]
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=False,
@@ -52,6 +56,20 @@ class InjectFeed(Vertical):
         table = self.query_one(DataTable)
         for name, width in COLUMNS:
             table.add_column(name, width=width, key=name)
+        self.columns = COLUMNS
+
+    def fit(self, narrow: bool) -> None:
+        """A narrow feed shows when, id and subject only (enter reads the rest)."""
+        columns = COLUMNS[:3] if narrow else COLUMNS
+        if columns == self.columns:
+            return
+        self.columns = columns
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for name, width in columns:
+            table.add_column(name, width=width, key=name)
+        shown, self._shown = self._shown, {}
+        self.sync(sorted(shown.values(), key=lambda r: (-r.at, r.id)))
 
     @property
     def highlighted(self) -> str | None:
@@ -74,10 +92,10 @@ class InjectFeed(Vertical):
             return []
         with self.app.batch_update():
             for r in changed:
-                for (name, _), value in zip(COLUMNS, self._cells(r), strict=True):
+                for (name, _), value in zip(self.columns, self._cells(r), strict=False):
                     table.update_cell(r.id, name, value)
             for r in new:
-                table.add_row(*self._cells(r), key=r.id)
+                table.add_row(*self._cells(r)[:len(self.columns)], key=r.id)
             if new:
                 order = {r.id: i for i, r in enumerate(rows)}
                 table.sort("id", key=lambda cell: order[str(cell)])
@@ -89,10 +107,9 @@ class InjectFeed(Vertical):
     def _cells(r: InjectRow) -> tuple[Text, ...]:
         style = "" if r.acknowledged else "bold black on yellow"
         subject = ("" if r.acknowledged else "NEW ") + r.subject
-        return (Text(r.when, style=style), Text(r.id, style=style), Text(r.to, style=style),
-                Text(r.sender, style=style),
-                Text(r.method + (" (hand)" if r.by_hand else ""), style=style),
-                Text(subject, style=style))
+        return (Text(r.when, style=style), Text(r.id, style=style), Text(subject, style=style),
+                Text(r.to, style=style), Text(r.sender, style=style),
+                Text(r.method + (" (hand)" if r.by_hand else ""), style=style))
 
     @on(DataTable.RowSelected)
     def _chosen(self, event: DataTable.RowSelected) -> None:

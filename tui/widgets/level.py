@@ -29,15 +29,17 @@ class LevelPanel(Static):
         super().__init__(id=id)
         self.border_title = "Emergency level"
         self._shown: Any = None
-        self._lines = -1
+        self.compact = False
+        """A short terminal: locked unlocks are counted, not listed (u lists them all)."""
 
     def show(self, declared: str, recommended: str, since: str,
              unlocks: list[dict[str, Any]]) -> None:
-        key = (declared, recommended, since, tuple(tuple(u.items()) for u in unlocks))
+        key = (declared, recommended, since, tuple(tuple(u.items()) for u in unlocks),
+               self.compact)
         if key == self._shown:
             return
         self._shown = key
-        head = Text(no_wrap=True, overflow="ellipsis")
+        head = Text(overflow="fold")
         head.append("declared    ")
         head.append(declared, style="bold")
         head.append(f"  {since}\n", style="dim")
@@ -46,12 +48,14 @@ class LevelPanel(Static):
         head.append(recommended, style="bold yellow" if differs else "bold")
         if differs:
             head.append("  (shown, never applied)", style="dim")
-        table = Table.grid(padding=(0, 1))
-        table.add_column(no_wrap=True)
-        table.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
-        for u in unlocks:
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True, min_width=7)
+        table.add_column(ratio=1, overflow="fold")  # long names wrap, never cut to a stub
+        shown = [u for u in unlocks if not self.compact or u["state"] != "locked"]
+        for u in shown:
             table.add_row(Text(u["state"], style=STATE_STYLE.get(u["state"], "")),
                           f"{u['unlock']}: {u['name']}")
-        lines = len(unlocks) + 2
-        self.update(Group(head, table), layout=lines != self._lines)
-        self._lines = lines
+        if len(shown) < len(unlocks):
+            table.add_row(Text("locked", style="dim"),
+                          Text(f"{len(unlocks) - len(shown)} more (u lists them)", style="dim"))
+        self.update(Group(head, table))

@@ -15,9 +15,9 @@ __all__ = ["ResourcesPanel"]
 
 
 class ResourcesPanel(Static):
-    """Pools (on shift, busy, free, absent, waiting) and parts (on hand against the reorder
-    point, on order, backorders); repainted only when a figure changed, laid out again only
-    when its shape did (a layout pass costs the whole screen)."""
+    """Pools (on shift, busy, free, away, waiting: each waiting case counted once) and parts
+    (in stock against the reorder point, ordered, owed to customers); repainted only when a
+    figure changed. Long names wrap rather than being cut to a stub."""
 
     DEFAULT_CSS = """
     ResourcesPanel {
@@ -31,40 +31,52 @@ class ResourcesPanel(Static):
         super().__init__(id=id)
         self.border_title = "Resources"
         self._shown: Any = None
-        self._shape: Any = None
+        self.compact = False
+        """A small terminal: the columns a commander reads first (free, busy, waiting;
+        stock, owed) and only the parts at or below their reorder point or owed, so pool
+        and part names keep their room and the action log stays in view."""
 
     def show(self, pools: list[PoolRow], parts: list[PartRow]) -> None:
-        key = (tuple(pools), tuple(parts))
+        key = (tuple(pools), tuple(parts), self.compact)
         if key == self._shown:
             return
         self._shown = key
         staff = Table(box=None, padding=(0, 0, 0, 1), expand=True, show_edge=False)
-        staff.add_column("pool", ratio=1, no_wrap=True, overflow="ellipsis",
-                         header_style="bold")
-        for name in ("on shift", "busy", "free", "absent", "waiting"):
+        longest = max((len(p.name) for p in pools), default=4)
+        staff.add_column("pool", ratio=1, overflow="fold", header_style="bold",
+                         min_width=min(longest, 18))
+        cols = ("free", "busy", "wait") if self.compact else ("shift", "busy", "free", "away",
+                                                              "wait")
+        for name in cols:
             staff.add_column(name, justify="right", no_wrap=True, header_style="bold")
         for p in pools:
             name = p.name + (" (ext)" if p.contractor else "")
             if p.overtime_hours:
-                name += f" +{p.overtime_hours:g}h OT"
-            staff.add_row(name, str(p.on_shift), str(p.busy),
-                          Text(str(p.free), style="red" if p.free == 0 and p.waiting else ""),
-                          Text(str(p.absent), style="yellow" if p.absent else ""),
-                          Text(str(p.waiting), style="bold" if p.waiting else ""))
+                name += f" (+{p.overtime_hours:g}h overtime)"
+            cells = {"shift": str(p.on_shift), "busy": str(p.busy),
+                     "free": Text(str(p.free), style="red" if p.free == 0 and p.waiting
+                                  else ""),
+                     "away": Text(str(p.absent), style="yellow" if p.absent else ""),
+                     "wait": Text(str(p.waiting), style="bold" if p.waiting else "")}
+            staff.add_row(name, *(cells[c] for c in cols))
         stock = Table(box=None, padding=(0, 0, 0, 1), expand=True, show_edge=False)
-        stock.add_column("part", ratio=1, no_wrap=True, overflow="ellipsis",
-                         header_style="bold")
+        stock.add_column("part", ratio=1, overflow="fold", header_style="bold")
         transfers = any(s.in_transfer for s in parts)
-        for name in ("on hand", "reorder at", "on order", *(("in transfer",) if transfers
-                                                            else ()), "backorders"):
+        scols = ("stock", "owed") if self.compact else (
+            "stock", "reorder", "ordered", *(("moving",) if transfers else ()), "owed")
+        for name in scols:
             stock.add_column(name, justify="right", no_wrap=True, header_style="bold")
-        for s in parts:
+        listed = [s for s in parts if not self.compact or s.on_hand <= s.reorder_point
+                  or s.backorders]
+        for s in listed:
             low = s.on_hand <= s.reorder_point
-            stock.add_row(s.sku, Text(str(s.on_hand), style="bold red" if s.on_hand == 0 else
-                                      "yellow" if low else ""),
-                          f"{s.reorder_point:g}", str(s.on_order),
-                          *((str(s.in_transfer),) if transfers else ()),
-                          Text(str(s.backorders), style="bold red" if s.backorders else ""))
-        shape = (len(pools), len(parts), transfers)
-        self.update(Group(staff, stock), layout=shape != self._shape)
-        self._shape = shape
+            cells = {"stock": Text(str(s.on_hand), style="bold red" if s.on_hand == 0 else
+                                   "yellow" if low else ""),
+                     "reorder": f"{s.reorder_point:g}", "ordered": str(s.on_order),
+                     "moving": str(s.in_transfer),
+                     "owed": Text(str(s.backorders), style="bold red" if s.backorders else "")}
+            stock.add_row(s.sku, *(cells[c] for c in scols))
+        rest = len(parts) - len(listed)
+        note = Text(f" {rest} other part{'s' if rest != 1 else ''} above reorder point",
+                    style="dim") if rest else Text("")
+        self.update(Group(staff, stock, note) if rest else Group(staff, stock))
