@@ -140,7 +140,7 @@ async def test_sort_and_needs_me_start_at_the_top(app: MusterApp) -> None:
         table = screen.query_one("#board-table", DataTable)
         assert table.row_count > 40
         table.focus()
-        await pilot.press("end")
+        await pilot.press("ctrl+end")  # DataTable: to the last row (end: last column)
         await until(pilot, lambda: table.scroll_y > 0)
         await pilot.press("s")
         await until(pilot, lambda: screen.query_one(Board).sort == "case")

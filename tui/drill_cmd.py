@@ -54,7 +54,7 @@ def play_cmd(
                                       "names who acted).", show_default="the login name"),
     role: str | None = typer.Option(None, "--role", help="A player's drill role.",
                                     show_default="the participants list's, else the first"),
-    new: bool = typer.Option(False, "--new", help="Start a new seated drill even if one of "
+    new: bool = typer.Option(False, "--new/--no-new", help="Start a new seated drill even if one of "
                              "this drill is in play in the record store."),
     record: Path | None = typer.Option(None, "--record", help="Record the drill in this "
                                        "store (default: no record; seats: "
@@ -256,8 +256,8 @@ def hotwash_cmd(
     person: str = typer.Option(..., "--as", help="Who answers."),
     role: str = typer.Option(..., "--role", help="The answerer's role: a drill role, "
                              "controller or evaluator."),
-    went_well: str = typer.Option("", "--went-well", help="What went well."),
-    improve: str = typer.Option("", "--improve", help="What to improve."),
+    went_well: str = typer.Option("", "--went-well", show_default="(none)", help="What went well."),
+    improve: str = typer.Option("", "--improve", show_default="(none)", help="What to improve."),
 ) -> None:
     """Record a participant's hot wash for an ended drill (the report includes it)."""
     from simulation.drills.exercise import record_hotwash

@@ -24,7 +24,6 @@ from desk.operation.projection import OperationView
 from desk.queues import QUEUES
 from playbooks.loader import library_files
 from tui.screens.forms import ActionForm, FormField
-from textual.markup import escape as plain
 
 __all__ = ["Call", "case_form", "operation_form", "bulk_form", "import_form", "open_op_form",
            "filter_form", "update_fields_form", "key"]
@@ -48,8 +47,8 @@ def _need(values: dict[str, Any], name: str, label: str) -> str:
 def case_form(kind: str, view: CaseView, me: str) -> ActionForm | None:
     """The form of an action on one case (None: the action needs no form)."""
     cid, version, k = view.id, view.version, key(kind)
-    title = plain(f"{kind} case {cid} ({view.state}, {view.level})")  # ids and states are
-    # users' and playbooks' text: never read as markup (a form shows them in a Static)
+    title = f"{kind} case {cid} ({view.state}, {view.level})"  # users' and playbooks'
+    # text: ActionForm shows its title and note as plain Text, never as markup
     rt = view.book.runtime
     if kind == "fire":
         table = rt.table.get(view.state, {})
@@ -72,7 +71,7 @@ def case_form(kind: str, view: CaseView, me: str) -> ActionForm | None:
                               d, cid, v["level"], _need(v, "reason", "Why"), expected=version,
                               key=k))
     if kind == "note":
-        return ActionForm(plain(f"note on case {cid}"), [FormField("text", "Note")],
+        return ActionForm(f"note on case {cid}", [FormField("text", "Note")],
                           lambda v: (lambda text: lambda d: cases.note(d, cid, text, key=k))(
                               _need(v, "text", "Note")))
     if kind == "send":
@@ -87,7 +86,7 @@ def case_form(kind: str, view: CaseView, me: str) -> ActionForm | None:
                                             optional=True)],
                           lambda v: lambda d: cases.send(d, cid, v["obligation"], v["text"],
                                                          expected=version, key=k),
-                          note=plain(owed[0].text))
+                          note=owed[0].text)
     if kind == "resolve":
         return ActionForm(title, [FormField("resolution", "Resolution (what was done)")],
                           lambda v: lambda d: cases.resolve(d, cid, v["resolution"] or "",
@@ -102,14 +101,14 @@ def operation_form(kind: str, op: OperationView, me: str, advice: str = "") -> A
         options = tuple((f"{n}" + (" (now)" if i == op.level else "")
                          + (" (the playbook advises)" if n == advice and i != op.level else ""),
                          n) for i, n in enumerate(names))
-        return ActionForm(plain(f"emergency level of {oid} (now {op.level_label})"),
+        return ActionForm(f"emergency level of {oid} (now {op.level_label})",
                           [FormField("level", "Level", options, value=advice or None),
                            FormField("reason", "Why (goes on the timeline)")],
                           lambda v: (lambda reason: lambda d: ops.declare_level(
                               d, oid, v["level"], reason, expected=version, key=k))(
                               _need(v, "reason", "Why")))
     if kind == "role":
-        return ActionForm(plain(f"roles of {oid}"),
+        return ActionForm(f"roles of {oid}",
                           [FormField("role", "Role", tuple((t, r) for r, t in ROLES.items())),
                            FormField("person", "Person (empty: leave the role empty)", value=me),
                            FormField("summary", "Handoff summary (needed for the lead)",
@@ -118,7 +117,7 @@ def operation_form(kind: str, op: OperationView, me: str, advice: str = "") -> A
                                                             v["summary"] or "", expected=version,
                                                             key=k))
     if kind == "task":
-        return ActionForm(plain(f"new task in {oid}"),
+        return ActionForm(f"new task in {oid}",
                           [FormField("title", "Task"), FormField("owner", "Owner", value=me),
                            FormField("due", "Due (2h, or 2026-03-02 16:00)", optional=True),
                            FormField("remind", "Remind before", value="15m")],
@@ -129,19 +128,19 @@ def operation_form(kind: str, op: OperationView, me: str, advice: str = "") -> A
         open_tasks = [t for t in op.tasks.values() if t.done_at is None]
         if not open_tasks:
             return None
-        return ActionForm(plain(f"a task of {oid} done"),
+        return ActionForm(f"a task of {oid} done",
                           [FormField("task", "Task", tuple((f"{t.id} {t.title} ({t.owner})",
                                                             t.id) for t in open_tasks)),
                            FormField("note", "Note", optional=True)],
                           lambda v: lambda d: ops.task_done(d, oid, v["task"], v["note"] or "",
                                                             key=k))
     if kind == "update":
-        return ActionForm(plain(f"status update of {oid}"),
+        return ActionForm(f"status update of {oid}",
                           [FormField("kind", "Kind", tuple((t, u) for u, (_, t) in
                                                            UPDATE_KINDS.items()))],
                           lambda v: v["kind"])
     if kind == "note":
-        return ActionForm(plain(f"note on operation {oid}"), [FormField("text", "Note")],
+        return ActionForm(f"note on operation {oid}", [FormField("text", "Note")],
                           lambda v: (lambda text: lambda d: ops.note(d, oid, text, key=k))(
                               _need(v, "text", "Note")))
     return None
@@ -156,7 +155,7 @@ def update_fields_form(oid: str, kind: str, draft: dict[str, str]) -> ActionForm
                   FormField("needs", "Needs", value=draft["needs"], optional=True)]
     else:
         fields = [FormField("text", "Text", value=draft["text"])]
-    return ActionForm(plain(f"{UPDATE_KINDS[kind][1]} of {oid}"), fields,
+    return ActionForm(f"{UPDATE_KINDS[kind][1]} of {oid}", fields,
                       lambda v: lambda d: ops.update(
                           d, oid, kind, conditions=v.get("conditions") or "",
                           actions=v.get("actions") or "", needs=v.get("needs") or "",
@@ -166,7 +165,7 @@ def update_fields_form(oid: str, kind: str, draft: dict[str, str]) -> ActionForm
 def bulk_form(selection: str, count: int) -> ActionForm:
     k = key("bulk")
     return ActionForm(
-        plain(f"one action over {count} case(s): {selection}"),
+        f"one action over {count} case(s): {selection}",
         [FormField("action", "Action", tuple((a, a) for a in cases.BULK_ACTIONS)),
          FormField("arg", "Owner / level / message (empty: the next level, the first owed)",
                    optional=True),
