@@ -63,11 +63,14 @@ def app_fixture(tmp_path: Path, clock: ManualClock) -> MusterApp:
 
 
 async def settle(pilot: Pilot[Any], ticks: int = 2) -> None:
-    """Let the drill clock's timer run `ticks` more times (it reads the manual clock): the
-    screen counts its ticks, so this waits on the app itself, never on a fixed delay."""
+    """Let the drill clock's timer run `ticks` more times (it reads the manual clock), or
+    until it rests: the screen counts its ticks, so this waits on the app itself, never on a
+    fixed delay."""
     screen = next(s for s in reversed(pilot.app.screen_stack) if isinstance(s, DrillScreen))
     goal = screen.ticks + ticks
-    await until(pilot, lambda: screen.ticks >= goal)
+    # A paused clock under a form rests (no ticks) until its screen is back on top: resting,
+    # it cannot move, so it is as settled as it will get.
+    await until(pilot, lambda: screen.ticks >= goal or screen.resting)
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool],

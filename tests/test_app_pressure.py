@@ -72,6 +72,7 @@ async def test_a_form_stops_the_clock_and_says_so(app: MusterApp, clock: ManualC
         clock.now += 60  # a wall minute with the form open: 6 simulated hours at 360x
         await settle(pilot)
         assert screen.session.now == before
+        assert screen.resting  # no ticks under the form: nothing to repaint, no busy core
         await pilot.press("escape")
         await until(pilot, lambda: not screen.paused)
         clock.now += 5

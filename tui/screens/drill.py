@@ -159,6 +159,7 @@ class DrillScreen(SeatCommands, Screen[None]):
         self._marked = float("-inf")
         self._mark_minute = session.now
         self.ticks = 0
+        self.resting = False
         """Clock ticks run so far (tests wait on it instead of on the wall clock)."""
         self.kept_speed: float | None = None
         """The speed the model kept over the last few seconds (None: not measured)."""
@@ -216,10 +217,24 @@ class DrillScreen(SeatCommands, Screen[None]):
 
     # -- the clock ---------------------------------------------------------------------------
     def _tick(self) -> None:
-        """One-shot timer, re-armed after the update: refreshes never overlap."""
+        """One-shot timer, re-armed after the update: refreshes never overlap. At one
+        terminal, a paused clock under a form or overlay cannot move: the timer rests until
+        the screen is back on top (on_screen_resume). Each tick under a modal screen costs a
+        full repaint of the modal over its background (Textual repaints a dirty background
+        screen whole), which kept a core busy while a form was open."""
         self.step()
         self.ticks += 1
-        if not self._over:
+        if self._over:
+            return
+        if self.link is None and self.paused and self.app.screen is not self:
+            self.resting = True
+            return
+        self._timer = self.set_timer(self.tick_seconds, self._tick)
+
+    def on_screen_resume(self) -> None:
+        if self.resting and not self._over:
+            self.resting = False
+            self._last = self.clock()
             self._timer = self.set_timer(self.tick_seconds, self._tick)
 
     def step(self) -> None:
