@@ -205,6 +205,11 @@ def test_export_backup_sample_and_review(capsys: pytest.CaptureFixture[str], db:
     code, out, _ = run(capsys, "live", "export", "--format", "csv", "--db", db)
     assert out.splitlines()[0].startswith("id,opened,tier,kind,customer,batch")
     assert len(out.splitlines()) == 31 and "客户3" in out
+    # The group's --db reaches the subcommand (it was ignored: the default store was read).
+    code, grouped, err = run(capsys, "live", "--db", db, "export", "--format", "csv")
+    assert (code, grouped) == (0, out), err
+    code, _, err = run(capsys, "live", "--db", tmp_path / "none.sqlite", "export")
+    assert code == 2 and err.startswith(f"{tmp_path / 'none.sqlite'}: error: "), err
     code, out, _ = run(capsys, "live", "export", "--format", "csv", "--what", "timeline",
                        "--db", db)
     assert out.splitlines()[0] == "seq,at,by,subject,operation,kind,text"

@@ -37,6 +37,11 @@ def live(ctx: typer.Context, db: Path | None = db_option(), who: str | None = as
     """The desk: what is due next across every case, breaching soonest first; operations,
     levels, roles, tasks, updates; bulk actions. Several terminals may open one database."""
     if ctx.invoked_subcommand is not None:
+        # `muster live --db X export`: the group's --db and --as reach the subcommand as its
+        # defaults (Click's default_map), unless it is given its own.
+        given = {k: str(v) for k, v in (("db", db), ("who", who)) if v is not None}
+        if given:
+            ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: given}
         return
     try:
         path = db if db is not None else default_db()
