@@ -125,3 +125,22 @@ def test_resume_continues_an_interrupted_drill(capsys, tmp_path) -> None:
     assert "emergency level raised to IV" in out and "emergency level raised to III" in out
     code, out, _ = run(capsys, "drill", "replay", path)
     assert code == 0 and "reproduced exactly" in out
+
+
+def test_a_missing_record_file_is_named_not_taken_for_a_drill_id(capsys, tmp_path,
+                                                                  monkeypatch) -> None:
+    """A path that does not exist was looked up as a drill id in the default store ("no drill
+    record 'x.sqlite'"); a bare id still is."""
+    monkeypatch.chdir(tmp_path)
+    script = tmp_path / "a.yaml"
+    script.write_text("actions:\n  - {at: 1h, kind: declare_level, level: IV}\n",
+                      encoding="utf-8")
+    (tmp_path / "muster-out").mkdir()
+    code, _, err = run(capsys, "drill", "drill-recall", "--script", script,
+                       "--record", "muster-out/drills.sqlite")
+    assert code == 0, err
+    for missing in ("missing.sqlite", "old/drills"):
+        code, _, err = run(capsys, "drill", "replay", missing)
+        assert code == 2 and err.startswith(f"{missing}: error: no such store file"), err
+    code, _, err = run(capsys, "drill", "replay", "zzzz")
+    assert code == 2 and "no drill record 'zzzz'" in err, err

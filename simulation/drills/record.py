@@ -94,7 +94,9 @@ def open_record(ref: str | Path, stream: str | None = None, *,
     `stream`, an id or a unique prefix of one), or an id/prefix in the default store.
     `readonly`: for commands that only read (replay, listing): the file is left as it is."""
     path = Path(ref)
-    if not path.exists() and DEFAULT_STORE.exists() and stream is None:
+    looks_like_a_file = path.suffix != "" or len(path.parts) > 1  # drill ids have neither
+    if not path.exists() and DEFAULT_STORE.exists() and stream is None \
+            and not looks_like_a_file:
         path, stream = DEFAULT_STORE, str(ref)
     store = EventStore.open(path, create=False, readonly=readonly)
     try:
