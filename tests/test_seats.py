@@ -144,6 +144,8 @@ def test_the_report_shows_ratings_hotwash_and_improvements_across_drills(
         review_record(ctl.store, ctl.stream_id, tmp_path / "aar", days=0)
         text = (tmp_path / "aar" / "after-action.md").read_text(encoding="utf-8")
         assert "市长来电" in text and "指挥犹豫" in text and "王芳" in text
+        assert "Participants: 李强 (controller), 王芳 (evaluator), 张伟 (player: " \
+               "incident_commander)" in text  # the seats, once each ("not recorded" before)
         assert "## Evaluators' ratings beside the computed ones" in text and "DIFFERS" in text
         assert "## Hot wash" in text and "等级宣布太晚" in text
         items = read_items(ctl.store, scenario=STORM)

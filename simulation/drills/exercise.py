@@ -32,7 +32,7 @@ from simulation.errors import SimulationError
 
 __all__ = ["HotwashAnswer", "record_hotwash", "read_hotwash", "Item", "ITEM_KIND", "STATUSES",
            "raise_items", "read_items", "update_item", "extras", "check_update", "rating_text",
-           "item_id", "plan_rows"]
+           "item_id", "plan_rows", "participants"]
 
 ITEM_KIND = "improvement"
 STATUSES = ("open", "in progress", "done", "cancelled")
@@ -243,11 +243,30 @@ def extras(store: EventStore, drill_id: str) -> dict[str, Any]:
                            "rating": mine[-1].get("rating")})
     items = [{"id": i.id, "task": i.task, "owner": i.owner, "due": i.due,
               "status": i.status} for i in read_items(store, scenario=scenario)]
-    return {"hotwash": [a.__dict__ for a in read_hotwash(store, drill_id)],
+    return {"participants": participants(store, drill_id, header),
+            "hotwash": [a.__dict__ for a in read_hotwash(store, drill_id)],
             "improvements": items,
             "evaluations": {k: {"rating": r.rating, "note": r.note, "by": r.by}
                             for k, r in ratings.items()},
             "improvements_tested": tested}
+
+
+def participants(store: EventStore, drill_id: str,
+                 header: dict[str, Any]) -> list[dict[str, str]]:
+    """Who took part: the drill's participants list as recorded, then everyone who took a
+    seat (a seated drill's people are in its seat events, not in the scenario's list), each
+    name and role once."""
+    out = [{"name": str(p.get("name")), "role": str(p.get("role"))}
+           for p in header.get("participants", [])]
+    for ev in store.events(drill_id):
+        if ev.kind != "seat":
+            continue
+        seat, role = str(ev.payload.get("seat")), str(ev.payload.get("role") or "")
+        entry = {"name": str(ev.payload.get("by")),
+                 "role": seat if role in ("", seat) else f"{seat}: {role}"}
+        if entry not in out:
+            out.append(entry)
+    return out
 
 
 def rating_text(rating: str | None) -> str:
