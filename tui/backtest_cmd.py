@@ -21,7 +21,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from rich.table import Table
 
 from simulation.errors import SimulationError
-from tui.boundary import console as make_console
+from tui.boundary import console as make_console, fail
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
                              opt_date_format, opt_delimiter, opt_drop, opt_format, opt_id,
                              opt_kind, opt_opened, opt_resolved, opt_time, opt_time_format,
@@ -114,12 +114,10 @@ def backtest(
         try:
             paths = write_report(result, out, warn=lambda line: err.print(line, markup=False))
         except OSError as exc:
-            raise SimulationError(f"{exc.filename or out}: cannot write the report: "
+            raise SimulationError(f"{exc.filename or out}: error: cannot write the report: "
                                   f"{exc.strerror or exc}") from None
     except SimulationError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(line, markup=False)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         err.print("interrupted: no report written", markup=False)
         raise typer.Exit(130) from None

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulation.errors import SimulationError
-from tui.boundary import console as make_console
+from tui.boundary import console as make_console, fail
 from tui.log_options import (LOG_HELP, log_options, opt_arrival, opt_column, opt_date,
                              opt_date_format, opt_delimiter, opt_drop, opt_format, opt_id,
                              opt_kind, opt_opened, opt_resolved, opt_time, opt_time_format,
@@ -107,9 +107,7 @@ def calibrate(
             write_demand(cal, fragment)
             err.print(f"wrote {fragment}", markup=False)
     except SimulationError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(line, markup=False)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     err.print(f"wrote {written}; run it with: muster simulate {written}", markup=False)
 
 

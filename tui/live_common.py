@@ -25,6 +25,7 @@ from platformdirs import user_data_path
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from tui.boundary import fail
 
 if TYPE_CHECKING:
     from desk.desk import Desk
@@ -101,10 +102,7 @@ def out_console() -> Console:
 
 def refuse(exc: BaseException) -> typer.Exit:
     """The error's lines on stderr, markup and emoji off; the Exit (status 2) to raise."""
-    err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
-    for line in str(exc).splitlines() or [type(exc).__name__]:
-        err.print(line, markup=False, emoji=False)
-    return typer.Exit(2)
+    return fail(exc)
 
 
 def guarded(command: Callable[P, R]) -> Callable[P, R]:

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from tui.boundary import console as make_console
+from tui.boundary import console as make_console, fail
 from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
@@ -91,9 +91,7 @@ def simulate(
             raise SimulationError(f"{exc.filename or folder}: error: cannot write the report: "
                                   f"{exc.strerror or exc}") from None
     except SimulationError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(line, markup=False)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         kept = folder is not None and (folder / "report.md").is_file()
         err.print("interrupted: no new report written" + (

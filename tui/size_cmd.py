@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from tui.boundary import console as make_console
+from tui.boundary import console as make_console, fail
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
@@ -175,9 +175,7 @@ def size(
         for path in files:
             console.print(f"wrote {path}", soft_wrap=True)
     except SimulationError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(line, markup=False)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     except KeyboardInterrupt:
         err.print("interrupted: finished replications are kept; rerun with the same --out "
                   "to resume", markup=False)
