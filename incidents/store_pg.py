@@ -58,6 +58,7 @@ import incidents.store as api
 from incidents.store import (ConflictError, EventStore, Pending, Prepared, StoredEvent,
                              StoreError, StreamInfo, UnavailableError, Written, check_copied,
                              check_name, json_text, prepare, safe_url, wall_text)
+from incidents.store_sql import SqlReads
 from incidents.store_pg_schema import CHANNEL, WRITE_LOCK, prepare_database
 
 __all__ = ["PgStore", "BACKOFF_FIRST", "BACKOFF_MAX", "HEARTBEAT"]
@@ -82,8 +83,19 @@ class _Attempt:
     committing: bool = False
 
 
-class PgStore(EventStore):
+_INFO = """SELECT s.id, s.kind, s.created,
+    (SELECT payload::text FROM muster.events WHERE stream_id = s.id AND seq = 1),
+    (SELECT MAX(seq) FROM muster.events WHERE stream_id = s.id),
+    (SELECT wall FROM muster.events WHERE stream_id = s.id ORDER BY seq DESC LIMIT 1)
+FROM muster.streams AS s"""
+
+
+class PgStore(SqlReads, EventStore):
     """An open PostgreSQL store; safe to share between threads. See the module docstring."""
+
+    _MARK = "%s"
+    _EVENTS = "muster.events"
+    _INFO = _INFO  # the module's summary query, above
 
     def __init__(self, url: str, *, readonly: bool, timeout: float) -> None:
         self._url, self._path = url, safe_url(url)
@@ -325,25 +337,6 @@ class PgStore(EventStore):
             raise StoreError(self._path, "no such stream in this store", stream_id=sid)
         return int(rows[0][0])
 
-    def keyed(self, key: str) -> Written | None:
-        key = check_name(self._path, key, "key")
-        rows = self._read(None, "SELECT stream_id, seq, gseq FROM muster.events WHERE key = %s",
-                          (key,))
-        return Written(rows[0][0], rows[0][1], rows[0][2], False) if rows else None
-
-    def info(self, stream_id: str) -> StreamInfo:
-        sid = check_name(self._path, stream_id, "stream id")
-        rows = self._read(sid, _INFO + " WHERE s.id = %s", (sid,))
-        if not rows:
-            raise StoreError(self._path, "no such stream in this store", stream_id=sid)
-        return self._info(rows[0])
-
-    def streams(self, kind: str | None = None) -> list[StreamInfo]:
-        where, params = "", ()  # type: tuple[str, tuple[str, ...]]
-        if kind is not None:
-            where, params = " WHERE s.kind = %s", (check_name(self._path, kind, "stream kind"),)
-        rows = self._read(None, _INFO + where + " ORDER BY s.created, s.id", params)
-        return [self._info(row) for row in rows]
 
     # -- change notification -----------------------------------------------------------------
     def changed(self) -> bool:
@@ -581,8 +574,3 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-_INFO = """SELECT s.id, s.kind, s.created,
-    (SELECT payload::text FROM muster.events WHERE stream_id = s.id AND seq = 1),
-    (SELECT MAX(seq) FROM muster.events WHERE stream_id = s.id),
-    (SELECT wall FROM muster.events WHERE stream_id = s.id ORDER BY seq DESC LIMIT 1)
-FROM muster.streams AS s"""

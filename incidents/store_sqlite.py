@@ -34,6 +34,7 @@ import incidents.store as api
 from incidents.store import (ConflictError, EventStore, Pending, StoredEvent, StoreError,
                              StreamInfo, Written, check_copied, check_name, json_text, prepare,
                              wall_text)
+from incidents.store_sql import SqlReads
 from incidents.store_file import Handle, fsync_folder, open_file, open_readonly
 
 __all__ = ["SqliteStore"]
@@ -42,8 +43,19 @@ _T = TypeVar("_T")
 _MAX_PAGE = 100_000
 
 
-class SqliteStore(EventStore):
+_INFO = """SELECT s.id, s.kind, s.created,
+    (SELECT payload FROM events WHERE stream_id = s.id AND seq = 1),
+    (SELECT MAX(seq) FROM events WHERE stream_id = s.id),
+    (SELECT wall FROM events WHERE stream_id = s.id ORDER BY seq DESC LIMIT 1)
+FROM streams AS s"""
+
+
+class SqliteStore(SqlReads, EventStore):
     """An open SQLite store; safe to share between threads (one connection behind a lock)."""
+
+    _MARK = "?"
+    _EVENTS = "events"
+    _INFO = _INFO  # the module's summary query, above
 
     def __init__(self, handle: Handle, name: str, timeout: float) -> None:
         self._handle: Handle | None = handle
@@ -220,26 +232,8 @@ class SqliteStore(EventStore):
         moved, self._seen = now != self._seen, now
         return moved
 
-    def keyed(self, key: str) -> Written | None:
-        key = check_name(self._path, key, "key")
-        if self._live().schema < 3:
-            return None
-        rows = self._read(None, "SELECT stream_id, seq, gseq FROM events WHERE key = ?", (key,))
-        return Written(rows[0][0], rows[0][1], rows[0][2], False) if rows else None
-
-    def info(self, stream_id: str) -> StreamInfo:
-        sid = check_name(self._path, stream_id, "stream id")
-        rows = self._read(sid, _INFO + " WHERE s.id = ?", (sid,))
-        if not rows:
-            raise StoreError(self._path, "no such stream in this store", stream_id=sid)
-        return self._info(rows[0])
-
-    def streams(self, kind: str | None = None) -> list[StreamInfo]:
-        where, params = "", ()  # type: tuple[str, tuple[str, ...]]
-        if kind is not None:
-            where, params = " WHERE s.kind = ?", (check_name(self._path, kind, "stream kind"),)
-        rows = self._read(None, _INFO + where + " ORDER BY s.created, s.id", params)
-        return [self._info(row) for row in rows]
+    def _keys_kept(self) -> bool:
+        return self._live().schema >= 3
 
     # -- snapshots ---------------------------------------------------------------------------
     def save_snapshot(self, name: str, position: int, data: bytes) -> None:
@@ -386,8 +380,3 @@ class SqliteStore(EventStore):
                          seq=seq)
 
 
-_INFO = """SELECT s.id, s.kind, s.created,
-    (SELECT payload FROM events WHERE stream_id = s.id AND seq = 1),
-    (SELECT MAX(seq) FROM events WHERE stream_id = s.id),
-    (SELECT wall FROM events WHERE stream_id = s.id ORDER BY seq DESC LIMIT 1)
-FROM streams AS s"""
