@@ -9,6 +9,8 @@ silently accept (duplicate keys, which YAML forbids but PyYAML keeps the last of
 from __future__ import annotations
 
 import difflib
+import functools
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -294,7 +296,29 @@ def _problem(exc: yaml.YAMLError) -> str:
 
 
 def parse_document(text: str, file: str) -> Document:
-    """Parse YAML text into a located `Document`; raise `SourceError` on unreadable input."""
+    """Parse YAML text into a located `Document`; raise `SourceError` on unreadable input.
+
+    PyYAML's pure-Python composer (kept for its nesting limit, see `_Loader`) takes some 50 ms
+    for a playbook, and one sizing search, drill review or test run reads the same few files
+    hundreds of times. A document parsed before is kept, pickled, by its exact text and file
+    name, and each caller gets its own unpickled copy (about 40 times cheaper than parsing),
+    so no caller sees another's changes. Failures are not kept: they raise every time; nor are
+    texts over CACHED_CHARS (a bundled file is a few kilobytes), which bounds the memory."""
+    if len(text) > CACHED_CHARS:
+        return _parse_document(text, file)
+    return pickle.loads(_parsed(text, file))
+
+
+CACHED_CHARS = 128 * 1024
+"""Longest text whose parse is kept; with 128 kept, at most some tens of megabytes."""
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(text: str, file: str) -> bytes:
+    return pickle.dumps(_parse_document(text, file), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _parse_document(text: str, file: str) -> Document:
     if not text.strip():
         raise SourceError([Diagnostic(file, 1, 1, "error", "the file is empty")])
     if "\x00" in text:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Markdown, Static
 
 from incidents.store import EventStore
 from simulation.drills.aar import _rows_apart
@@ -75,6 +75,12 @@ async def test_the_home_tabs_show_reports_scores_and_parts(tmp_path: Path) -> No
         cells = [str(c) for c in training.get_row_at(0)]
         assert cells.index("71.5") < cells.index("实木复合地板批次召回应急演练"), \
             "the score comes before the long Chinese title, which a narrow table cuts"
+        # The Help tab's guide is built when first shown, and then it is there to read.
+        scroll = home.query_one("#help-scroll")
+        assert not scroll.children, "the guide is built on every start again"
+        await pilot.press("h")
+        await until(pilot, lambda: bool(scroll.query(Markdown)))
+        assert "drill" in scroll.query_one(Markdown).source and scroll.has_focus
 
 
 def test_timeline_labels_never_share_a_row_when_close() -> None:

@@ -17,6 +17,7 @@ import pytest
 from incidents.store import EventStore
 from simulation.drills.actions import DeclareLevel, Escalate, Prioritise
 from simulation.drills.record import start_record
+from simulation.drills import screenviews
 from simulation.drills.screenviews import (
     BoardModel,
     countdown,
@@ -26,12 +27,14 @@ from simulation.drills.screenviews import (
     level_choices,
     obligation_choices,
     past_drills,
+    playbook_overview,
     reports,
     unlock_choices,
 )
 from simulation.drills.session import DrillSession
 from simulation.drills.views import SORT_KEYS, board, communications, open_cases
 from simulation.scenario.loader import load_scenario
+from tests.conftest import base_playbook
 from tui.cli import main
 
 
@@ -192,6 +195,23 @@ def test_reports_newest_first(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "notes.md").write_text("x", encoding="utf-8")
     assert [r.name for r in reports(tmp_path)] == ["new", "old"]
+
+
+def test_the_playbook_overview_checks_an_edited_file_again(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overview keeps a file's row while the file is unchanged (the home screen asks on
+    every return), and checks it again once it is edited, even to the same size."""
+    book = tmp_path / "mini.yaml"
+    book.write_text(base_playbook(), encoding="utf-8")
+    monkeypatch.setattr(screenviews, "library_files", lambda: [book])
+    (row,) = playbook_overview()
+    assert (row.name, row.check, row.ok) == ("mini", "ok", True)
+    assert playbook_overview()[0] is row, "an unchanged file is linted again"
+    broken = base_playbook().replace("initial: new", "initial: xxx")
+    assert len(broken) == len(base_playbook())
+    book.write_text(broken, encoding="utf-8")
+    (again,) = playbook_overview()
+    assert not again.ok and again.check.endswith("error(s)"), again
 
 
 # -- the front door ----------------------------------------------------------------------------

@@ -52,6 +52,23 @@ def test_unknown_path_falls_back_to_the_deepest_known_prefix() -> None:
     assert doc.where(("no", "such", "path")) == (1, 1)
 
 
+def test_a_document_parsed_again_is_an_equal_copy_of_its_own() -> None:
+    """Parses are kept (the same files are read hundreds of times a run), but each caller
+    gets its own copy: changing one never shows in the next, and a file of another name
+    names itself. An unparseable text fails every time, not only the first."""
+    first = parse_document(BASE, "f.yaml")
+    first.data["lifecycle"]["initial"] = "changed"
+    first.locations.clear()
+    again = parse_document(BASE, "f.yaml")
+    assert again.data["lifecycle"]["initial"] == "new"
+    assert again.where(("lifecycle", "initial")) == pos(BASE, "initial:", "new")
+    assert again.data is not first.data
+    assert parse_document(BASE, "g.yaml").file == "g.yaml"
+    for _ in range(2):
+        with pytest.raises(SourceError):
+            parse_document("a: [1, 2\n", "bad.yaml")
+
+
 def test_diagnostic_prints_as_file_line_col_severity_message() -> None:
     doc = parse_document(BASE, "pb.yaml")
     d = doc.diag(("lifecycle", "initial"), "boom", severity="warning")

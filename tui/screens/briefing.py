@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Markdown, OptionList, Static
+from textual.widgets import Button, Input, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from incidents.errors import IncidentsError
@@ -23,6 +23,7 @@ from simulation.errors import SimulationError
 from simulation.scenario.drill import Drill
 from simulation.scenario.loader import LoadedScenario, load_scenario
 from tui.messages import DrillStarted
+from tui.widgets.keyfooter import KeyFooter
 
 __all__ = ["BriefingScreen", "briefing_markdown"]
 
@@ -76,7 +77,7 @@ class BriefingScreen(Screen[None]):
                 with Horizontal(id="briefing-buttons"):
                     yield Button("Start (enter)", variant="success", id="start")
                     yield Button("Back (esc)", id="back")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#briefing-text").border_title = "Briefing"

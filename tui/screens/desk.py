@@ -29,7 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -37,14 +37,21 @@ from desk.clock import Clock, local_text, system_clock
 from desk.desk import Desk
 from desk.errors import Conflict
 from desk.projection import Changes
-from incidents.store import UnavailableError
 from desk.queues import QUEUES, Selection, case_row, select
-from desk.views import (DEFAULT_ZONE, due_rows, operation_lines, task_rows, timeline_rows,
-                        updates_due)
+from desk.views import (
+    DEFAULT_ZONE,
+    due_rows,
+    operation_lines,
+    task_rows,
+    timeline_rows,
+    updates_due,
+)
+from incidents.store import UnavailableError
 from tui.screens.deskcase import DeskCaseScreen
-from tui.screens.deskops import DeskOperationCommands
 from tui.screens.deskforms import Call, case_form
+from tui.screens.deskops import DeskOperationCommands
 from tui.screens.forms import ActionForm
+from tui.widgets.keyfooter import KeyFooter
 
 __all__ = ["DeskScreen", "DESK_COMMANDS"]
 
@@ -142,7 +149,7 @@ class DeskScreen(DeskOperationCommands, Screen[None]):
                 yield Static(Text(""), id="op-panel")
                 yield DataTable(cursor_type="row", id="tasks-table")
                 yield DataTable(cursor_type="row", id="timeline-table")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#due-table").border_title = "Due next (breaching first)"

@@ -21,7 +21,6 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from simulation.drills.actions import Acknowledge
 from simulation.drills.record import DrillRecorder
@@ -45,12 +44,12 @@ from simulation.drills.session import DrillSession, Outcome
 from simulation.drills.views import chart, communications, resources
 from tui.messages import DrillEnded
 from tui.screens.actionforms import form_for
-from tui.screens.keys import KeysScreen
-from tui.screens.seating import SeatCommands
 from tui.screens.case import CaseScreen
 from tui.screens.forms import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.inject import InjectScreen
+from tui.screens.keys import KeysScreen
+from tui.screens.seating import SeatCommands
 from tui.widgets import (
     ActionLog,
     BacklogChart,
@@ -63,6 +62,7 @@ from tui.widgets import (
     MselPanel,
     ResourcesPanel,
 )
+from tui.widgets.keyfooter import KeyFooter
 
 __all__ = ["DrillScreen", "COMMANDS"]
 
@@ -181,7 +181,7 @@ class DrillScreen(SeatCommands, Screen[None]):
                 yield CommsPanel(id="comms")
                 yield BacklogChart(id="chart")
                 yield ActionLog(id="action-log")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         log = self.query_one(ActionLog)

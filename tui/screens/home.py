@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Markdown, Static, TabbedContent, TabPane
 
 from incidents.errors import IncidentsError
 from incidents.store import EventStore
@@ -31,6 +31,7 @@ from simulation.drills.training import TrainingRow, cadence_warnings, training_r
 from tui.messages import OpenBriefing, OpenDesk
 from tui.screens.help import HELP_TEXT
 from tui.screens.records import PastDrillScreen, ReportScreen
+from tui.widgets.keyfooter import KeyFooter
 
 __all__ = ["HomeScreen"]
 
@@ -79,9 +80,10 @@ class HomeScreen(Screen[None]):
                 yield Static("levels: escalation levels / emergency levels; "
                              "`muster playbook show NAME` shows one", classes="home-note")
             with TabPane("Help (h)", id="help"):
-                with VerticalScroll(id="help-scroll"):
-                    yield Markdown(HELP_TEXT)
-        yield Footer()
+                # Filled when first shown: the guide is some 150 widgets of Markdown that
+                # every start of the app would otherwise build and style for nothing.
+                yield VerticalScroll(id="help-scroll")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Muster"
@@ -214,6 +216,10 @@ class HomeScreen(Screen[None]):
         self._focus_tab(str(event.pane.id))
 
     def _focus_tab(self, tab: str) -> None:
+        if tab == "help":
+            scroll = self.query_one("#help-scroll", VerticalScroll)
+            if not scroll.children:
+                scroll.mount(Markdown(HELP_TEXT))
         target = {"start": "#drills-table", "past": "#past-table",
                   "training": "#training-table",
                   "reports": "#reports-table", "playbooks": "#playbooks-table",

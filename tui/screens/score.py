@@ -14,28 +14,29 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Markdown, Static
+from textual.widgets import Button, DataTable, Markdown, Static
+from textual.worker import get_current_worker
 
 from simulation.drills.aar import write
+from simulation.drills.counterfactual import worth
+from simulation.drills.exercise import extras
 from simulation.drills.format import fmt_kpi, interval_text, measure_text
 from simulation.drills.otherdays import DEFAULT_DAYS, other_days
-from simulation.drills.counterfactual import worth
+from simulation.drills.ratings import RATING_WORDS
 from simulation.drills.record import DrillRecorder
 from simulation.drills.review import Review, review_session, save_score, with_exercise
-from simulation.drills.ratings import RATING_WORDS
 from simulation.drills.scoring import KPI_LABELS
 from simulation.drills.screenviews import elapsed_text, level_label, sim_time
-from simulation.drills.exercise import extras
 from simulation.drills.seats import SeatLink
-from simulation.errors import SimulationError
 from simulation.drills.session import DrillSession
+from simulation.errors import SimulationError
 from simulation.sizing.executors import make_runner
 from tui.messages import GoHome
+from tui.widgets.keyfooter import KeyFooter
 
 __all__ = ["ScoreScreen"]
 
@@ -112,7 +113,7 @@ class ScoreScreen(Screen[None]):
             with Horizontal(id="score-buttons"):
                 yield Button("Home (h)", variant="primary", id="score-home")
                 yield Button("Quit (q)", id="score-quit")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         ratings = self.query_one("#ratings", DataTable)
@@ -291,8 +292,8 @@ class ScoreScreen(Screen[None]):
     def action_hotwash(self) -> None:
         """The hot wash: what went well and what to improve, from this seat's person (or a
         name typed at a single terminal); appended to the drill's record after its end."""
-        from tui.screens.forms import ActionForm, FormField
         from simulation.drills.exercise import record_hotwash
+        from tui.screens.forms import ActionForm, FormField
         store = self.recorder.store if self.recorder is not None else \
             self.link.store if self.link is not None else None
         sid = self.recorder.stream_id if self.recorder is not None else \

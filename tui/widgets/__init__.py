@@ -7,8 +7,9 @@ from tui.widgets.clock import ClockBar
 from tui.widgets.comms import CommsPanel
 from tui.widgets.exercise import EegPanel, MselPanel
 from tui.widgets.injects import InjectFeed
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.level import LevelPanel
 from tui.widgets.resources import ResourcesPanel
 
 __all__ = ["ActionLog", "Board", "BacklogChart", "ClockBar", "CommsPanel", "EegPanel",
-           "InjectFeed", "LevelPanel", "MselPanel", "ResourcesPanel"]
+           "InjectFeed", "KeyFooter", "LevelPanel", "MselPanel", "ResourcesPanel"]
