@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Static
+from textual.widgets._footer import FooterKey
 
 from incidents.store import EventStore
 from simulation.drills.actions import DeclareLevel
@@ -23,6 +24,7 @@ from tests.app_helpers import (SIZE, ManualClock, app_fixture, clock_fixture,  #
 from tui.app import MusterApp, make_app
 from tui.screens import ActionForm, BriefingScreen, CaseScreen, DrillScreen, HomeScreen
 from tui.screens.drill import COMMANDS
+from tui.widgets import KeyFooter
 
 
 # -- home -> briefing -> drill -----------------------------------------------------------------
@@ -293,6 +295,38 @@ async def test_every_command_is_in_the_palette_and_the_footer(app: MusterApp) ->
         declare.callback()
         await pilot.pause()
         assert isinstance(app.screen, ActionForm)
+
+
+@pilot_test
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(app: MusterApp) -> None:
+    """Textual's footer rebuilds its ~25 key widgets on every bindings signal (a focus move,
+    a form closed); ours keeps them while the keys shown are the same, and still shows
+    exactly the keys the screen offers after they change."""
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+
+        def keys() -> list[FooterKey]:
+            return list(screen.query_one(KeyFooter).query(FooterKey))
+
+        def shown() -> set[str]:  # one key per action; the palette's key is Textual's own
+            return {k.action for k in keys()} - {"app.command_palette", "command_palette"}
+
+        def offered() -> set[str]:
+            return {b.binding.action for b in screen.active_bindings.values()
+                    if b.binding.show} - {"app.command_palette", "command_palette"}
+
+        before = keys()
+        assert shown() == offered() and len(before) > 10
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ActionForm))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        screen.query_one("#board-table").focus()
+        await pilot.pause()
+        assert keys() == before and all(a is b for a, b in zip(keys(), before)), \
+            "the same keys were rebuilt"
+        screen.query_one("#filter-text").focus()  # an Input: its keys join the screen's
+        await until(pilot, lambda: shown() == offered())
 
 
 @pilot_test
