@@ -13,7 +13,7 @@ import pytest
 from incidents.source import (MAX_BYTES, Diagnostic, SourceError, load_document, parse_document,
                               suggest)
 from playbooks.errors import PlaybookError
-from playbooks.loader import check_file, load_playbook, resolve_playbook
+from playbooks.loader import check_file, library_files, load_playbook, resolve_playbook
 from tests.conftest import base_playbook, col_of, errors, finding, line_of, mutate, pos
 
 BASE = base_playbook()
@@ -67,6 +67,35 @@ def test_a_document_parsed_again_is_an_equal_copy_of_its_own() -> None:
     for _ in range(2):
         with pytest.raises(SourceError):
             parse_document("a: [1, 2\n", "bad.yaml")
+
+
+def test_libyaml_and_pyyaml_give_the_same_document() -> None:
+    """Files are parsed by libyaml when it accepts them; PyYAML's own loader, with its
+    nesting limit and its error words, takes the rest. Where both accept, the data, the
+    lines and the columns (Chinese text included) must be the same."""
+    import yaml
+
+    from incidents import source
+    from simulation.scenario.loader import bundled_scenarios
+
+    texts = [p.read_text(encoding="utf-8") for p in [*library_files(), *bundled_scenarios()]]
+    texts.append(BASE.replace("name: mini", "name: 迷你\n# 注释\nlabels: {甲: [1, 2.5, '三']}"))
+    for text in texts:
+        fast = source._c_compose(text)
+        assert fast is not None, "libyaml was not used for a valid file"
+
+        def build(nodes: list[yaml.Node]) -> tuple[object, ...]:
+            builder = source._Builder("f.yaml")
+            return builder.build(nodes[0], ()), builder.locations, builder.key_locations
+
+        assert build(fast) == build(list(yaml.compose_all(text, Loader=source._Loader)))
+    deep = "a: " + "[" * (source.MAX_DEPTH + 1) + "]" * (source.MAX_DEPTH + 1) + "\n"
+    assert source._c_compose(deep) is None
+    with pytest.raises(SourceError, match="nested more than"):
+        parse_document(deep, "deep.yaml")
+    assert source._c_compose("a: b\x07\n") is None
+    with pytest.raises(SourceError, match="not allowed"):
+        parse_document("a: b\x07\n", "bell.yaml")
 
 
 def test_diagnostic_prints_as_file_line_col_severity_message() -> None:
