@@ -18,16 +18,10 @@ from tui.app import MusterApp, make_app
 from tui.screens import BriefingScreen, DrillScreen
 from tui.widgets import ActionLog
 
-__all__ = ["SIZE", "WIDE", "pilot_test", "ManualClock", "recall_only", "clock_fixture",
-           "app_fixture", "settle", "until", "start", "jump", "log_text"]
+__all__ = ["SIZE", "pilot_test", "ManualClock", "recall_only", "clock_fixture", "app_fixture",
+           "settle", "until", "start", "jump", "log_text"]
 
-SIZE = (100, 30)
-"""The smallest terminal Muster supports, where pilot tests run unless what they check needs
-room: every key and form they drive is then proven to work there, and a frame has a third
-of the cells of a 160x48 one to lay out and draw (the pilot tests take about 30% less
-time)."""
-WIDE = (160, 48)
-"""The usual terminal: for checks of board columns and rows a narrow board leaves out."""
+SIZE = (160, 48)
 
 
 def pilot_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:

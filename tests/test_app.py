@@ -19,7 +19,7 @@ from simulation.drills.actions import DeclareLevel
 from simulation.drills.catalog import bundled_drills
 from simulation.drills.screenviews import countdown, obligation_choices
 from simulation.drills.views import communications
-from tests.app_helpers import (SIZE, WIDE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
+from tests.app_helpers import (SIZE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
                                jump, log_text, pilot_test, settle, start, until)
 from tui.app import MusterApp, make_app
 from tui.screens import ActionForm, BriefingScreen, CaseScreen, DrillScreen, HomeScreen
@@ -331,7 +331,7 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(app: MusterApp) -
 
 @pilot_test
 async def test_board_filters_by_tier_and_text(app: MusterApp) -> None:
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         screen = await start(pilot)
         for _ in range(4):
             await jump(pilot, screen)
@@ -354,7 +354,7 @@ async def test_board_filters_by_tier_and_text(app: MusterApp) -> None:
 
 @pilot_test
 async def test_board_cells_follow_the_clock(app: MusterApp, clock: ManualClock) -> None:
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         screen = await start(pilot)
         session = screen.session
         await jump(pilot, screen)

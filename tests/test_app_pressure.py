@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input, OptionList, Select
 
-from tests.app_helpers import (SIZE, WIDE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
+from tests.app_helpers import (SIZE, ManualClock, app_fixture, clock_fixture,  # noqa: F401
                                jump, pilot_test, settle, start, until)
 from tui.app import MusterApp
 from tui.screens import ActionForm, CaseScreen, DrillScreen
@@ -104,7 +104,7 @@ async def test_the_clock_bar_warns_when_the_model_lags(app: MusterApp, clock: Ma
 async def test_search_finds_a_customer_a_tier_and_a_batch(app: MusterApp) -> None:
     """Defect: search matched only case, state, pool and kind: "VIP" found nothing and no
     screen showed the customer's name."""
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         screen = await start(pilot)
         case = await _complaint(pilot, screen)
         table = screen.query_one("#board-table", DataTable)

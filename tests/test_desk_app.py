@@ -26,7 +26,7 @@ from tui.screens.deskcase import DeskCaseScreen
 from tests.app_helpers import pilot_test
 from tests.desk_helpers import WallClock, open_recall
 
-SIZE = (100, 30)
+SIZE = (160, 48)
 
 
 def desk_app(path: Path | str, operator: str, clock: WallClock, tmp_path: Path,

@@ -23,8 +23,7 @@ from simulation.drills.review import review_record
 from simulation.drills.seats import Seat, open_seat, read_ratings
 from simulation.errors import SimulationError
 from simulation.scenario.loader import load_scenario
-from tests.app_helpers import (SIZE, ManualClock, clock_fixture,  # noqa: F401
-                               pilot_test, settle, until)
+from tests.app_helpers import ManualClock, clock_fixture, pilot_test, settle, until  # noqa: F401
 from tui.app import make_app
 from tui.cli import app as cli
 from tui.screens import DrillScreen
@@ -182,7 +181,7 @@ async def test_a_player_seat_sends_requests_the_owner_applies(tmp_path: Path,
     app = make_app(link=player, clock=clock, tick=0.05, out_dir=tmp_path / "out",
                    store=path, review_days=0)
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, DrillScreen))
             screen = app.screen
             assert isinstance(screen, DrillScreen)
@@ -213,7 +212,7 @@ async def test_the_controller_owner_pauses_for_everyone(tmp_path: Path,
     app = make_app(link=owner, clock=clock, tick=0.05, out_dir=tmp_path / "out", store=path,
                    review_days=0)
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, DrillScreen))
             screen = app.screen
             assert isinstance(screen, DrillScreen)
