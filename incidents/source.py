@@ -126,12 +126,13 @@ _SHALLOWER = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 def _c_compose(text: str) -> list[yaml.Node] | None:
     """The node trees of `text` by libyaml (some seven times faster than PyYAML's Python
     parser), or None whenever anything is off: no libyaml, a character PyYAML's reader
-    refuses, a YAML error, nesting over MAX_DEPTH (libyaml's composer recurses in C, so the
+    refuses, a tab anywhere (libyaml accepts a tab after `key:` where PyYAML refuses it:
+    files keep the one behaviour they always had), a YAML error, nesting over MAX_DEPTH (libyaml's composer recurses in C, so the
     depth is counted over its events first, which it produces without recursing). Then the
     pure-Python `_Loader` parses it and reports the problem in its own, tested words. On
     text both accept, both give the same nodes, lines and columns (the fuzz mutants of
     every bundled file were compared)."""
-    if _C_LOADER is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+    if _C_LOADER is None or "\t" in text or yaml.reader.Reader.NON_PRINTABLE.search(text):
         return None
     depth = 0
     try:

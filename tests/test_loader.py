@@ -93,6 +93,10 @@ def test_libyaml_and_pyyaml_give_the_same_document() -> None:
     assert source._c_compose(deep) is None
     with pytest.raises(SourceError, match="nested more than"):
         parse_document(deep, "deep.yaml")
+    tabbed = BASE.replace("title: Minimal", "title:\tMinimal")  # libyaml would accept it
+    assert source._c_compose(tabbed) is None
+    with pytest.raises(SourceError, match="tab"):
+        parse_document(tabbed, "tab.yaml")
     assert source._c_compose("a: b\x07\n") is None
     with pytest.raises(SourceError, match="not allowed"):
         parse_document("a: b\x07\n", "bell.yaml")
