@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from incidents.store import EventStore
+from simulation.drills import screenviews
 from simulation.drills.actions import DeclareLevel, Escalate, Prioritise
 from simulation.drills.record import start_record
-from simulation.drills import screenviews
 from simulation.drills.screenviews import (
     BoardModel,
     countdown,

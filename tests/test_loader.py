@@ -10,8 +10,14 @@ import textwrap
 
 import pytest
 
-from incidents.source import (MAX_BYTES, Diagnostic, SourceError, load_document, parse_document,
-                              suggest)
+from incidents.source import (
+    MAX_BYTES,
+    Diagnostic,
+    SourceError,
+    load_document,
+    parse_document,
+    suggest,
+)
 from playbooks.errors import PlaybookError
 from playbooks.loader import check_file, library_files, load_playbook, resolve_playbook
 from tests.conftest import base_playbook, col_of, errors, finding, line_of, mutate, pos
